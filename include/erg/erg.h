@@ -1,0 +1,367 @@
+/*
+ * erg.h: the public C API of erg, a runtime for small language models.
+ *
+ * This is the only header an application needs.
+ *
+ * Overview
+ * --------
+ *   erg_runtime  owns the devices erg found on this machine, the allocator
+ *                and the logger. Create one per application.
+ *   erg_model    a GGUF file, memory-mapped and validated. Weights are read in
+ *                place (zero copy) where the device can use host memory.
+ *   erg_session  one conversation: a KV cache of a fixed context length on a
+ *                device. It evaluates batches of tokens into logits.
+ *
+ * Conventions (they hold for every function below)
+ * ------------------------------------------------
+ * - Every fallible call returns erg_status; ERG_OK is 0. Results come back
+ *   through out parameters, which come last. An out pointer is set to NULL (or
+ *   zero) on entry, so it is never left dangling on failure.
+ * - erg_status_str() names a status. The sentence that explains a failure
+ *   (which file, which tensor, which byte offset, which device) is kept by the
+ *   handle the call was made on: erg_runtime_last_error(),
+ *   erg_model_last_error(), erg_session_last_error(). A failed create reports
+ *   through the handle it was created from (erg_model_load -> the runtime).
+ * - Ownership: whoever creates destroys. Every *_destroy(NULL) is a no-op.
+ *   A model must outlive its sessions, and a runtime its models.
+ * - Options structs start with struct_size. Set it to sizeof(the struct) (the
+ *   *_OPTIONS_INIT macros do) and leave every other field zero for the
+ *   defaults. The library reads only struct_size bytes, so a program built
+ *   against an older header keeps working with a newer library. Passing NULL
+ *   for options means all defaults.
+ * - Thread safety: separate runtimes, and separate sessions of one model, may
+ *   be used from separate threads at the same time. A single handle must not
+ *   be used from two threads at once.
+ * - The library never aborts or exits on bad input: a corrupt file, an
+ *   unsupported architecture or a failing device gives an error status.
+ *
+ * Environment variables (options passed through this API override them):
+ *   ERG_LOG            log level: error, warn, info, debug (default warn)
+ *   ERG_DEVICE         default device for sessions (default "auto")
+ *   ERG_CPU_FEATURES   force a CPU kernel level: scalar, avx2, avx512,
+ *                      avx512vnni, neon, neondot (default: best available)
+ *   ERG_CACHE_DIR      cache directory (default $XDG_CACHE_HOME/erg, else
+ *                      ~/.cache/erg)
+ */
+#ifndef ERG_ERG_H
+#define ERG_ERG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(ERG_SHARED_BUILD)
+#define ERG_API __attribute__((visibility("default")))
+#else
+#define ERG_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define ERG_VERSION_MAJOR 0
+#define ERG_VERSION_MINOR 1
+#define ERG_VERSION_PATCH 0
+
+/** The library's version as "MAJOR.MINOR.PATCH". */
+ERG_API const char *erg_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* X(name, short description). The list is the single source of the codes,
+ * their names (erg_status_str) and their default messages. New codes are
+ * appended only. */
+#define ERG_STATUS_MAP(X)                                                     \
+    X(OK, "success")                                                          \
+    X(INVALID_ARGUMENT, "invalid argument")                                   \
+    X(OUT_OF_MEMORY, "out of memory")                                         \
+    X(IO, "input/output error")                                               \
+    X(FORMAT, "malformed or unsupported file format")                         \
+    X(UNSUPPORTED, "not supported")                                           \
+    X(NOT_FOUND, "not found")                                                 \
+    X(DEVICE, "device failure")                                               \
+    X(CONTEXT_FULL, "context is full")                                        \
+    X(INTERNAL, "internal error")
+
+typedef enum erg_status {
+#define ERG_STATUS_ENUM_(name, msg) ERG_##name,
+    ERG_STATUS_MAP(ERG_STATUS_ENUM_)
+#undef ERG_STATUS_ENUM_
+    ERG_STATUS_COUNT_
+} erg_status;
+
+/** The status's name, e.g. "ERG_FORMAT". Unknown values give "ERG_UNKNOWN". */
+ERG_API const char *erg_status_str(erg_status status);
+/** A short description of the status, e.g. "malformed or unsupported file format". */
+ERG_API const char *erg_status_message(erg_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Logging and allocation hooks                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum erg_log_level {
+    ERG_LOG_DEFAULT = 0, /* ERG_LOG from the environment, else WARN */
+    ERG_LOG_ERROR = 1,
+    ERG_LOG_WARN = 2,
+    ERG_LOG_INFO = 3,
+    ERG_LOG_DEBUG = 4,
+    ERG_LOG_NONE = 5     /* log nothing */
+} erg_log_level;
+
+/** Receives one log line (no trailing newline). Called from any thread that
+ *  uses the runtime; it must be thread-safe. */
+typedef void (*erg_log_fn)(void *user, erg_log_level level, const char *message);
+
+/** Redirects every allocation the library makes for a runtime and the objects
+ *  created from it. alloc returns memory aligned to `alignment` (a power of
+ *  two, at most 4096) or NULL; free accepts NULL. Large weight and cache
+ *  buffers also come from here. */
+typedef struct erg_allocator {
+    void *user;
+    void *(*alloc)(void *user, size_t size, size_t alignment);
+    void (*free)(void *user, void *ptr);
+} erg_allocator;
+
+/* ------------------------------------------------------------------------ */
+/* Runtime and devices                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct erg_runtime erg_runtime;
+typedef struct erg_model erg_model;
+typedef struct erg_session erg_session;
+
+typedef struct erg_runtime_options {
+    size_t struct_size;          /* sizeof(erg_runtime_options) */
+    erg_log_fn log_fn;           /* NULL: lines go to stderr */
+    void *log_user;
+    erg_log_level log_level;     /* ERG_LOG_DEFAULT: from ERG_LOG */
+    const erg_allocator *allocator; /* NULL: the C library's; copied */
+    int n_threads;               /* CPU threads; 0: one per physical core */
+    const char *cpu_features;    /* NULL: ERG_CPU_FEATURES, else detected */
+} erg_runtime_options;
+
+#define ERG_RUNTIME_OPTIONS_INIT {sizeof(erg_runtime_options), 0, 0, 0, 0, 0, 0}
+
+typedef enum erg_device_kind {
+    ERG_DEVICE_CPU = 0,
+    ERG_DEVICE_GPU = 1,
+    ERG_DEVICE_NPU = 2,
+    ERG_DEVICE_OTHER = 3
+} erg_device_kind;
+
+/* CPU SIMD features detected at run time (erg_device_info.cpu_features). */
+#define ERG_CPU_FEATURE_SSE42      (1u << 0)
+#define ERG_CPU_FEATURE_AVX        (1u << 1)
+#define ERG_CPU_FEATURE_AVX2       (1u << 2)
+#define ERG_CPU_FEATURE_FMA        (1u << 3)
+#define ERG_CPU_FEATURE_F16C       (1u << 4)
+#define ERG_CPU_FEATURE_AVX512F    (1u << 5)
+#define ERG_CPU_FEATURE_AVX512BW   (1u << 6)
+#define ERG_CPU_FEATURE_AVX512VL   (1u << 7)
+#define ERG_CPU_FEATURE_AVX512DQ   (1u << 8)
+#define ERG_CPU_FEATURE_AVX512VNNI (1u << 9)
+#define ERG_CPU_FEATURE_AVXVNNI    (1u << 10)
+#define ERG_CPU_FEATURE_NEON       (1u << 11)
+#define ERG_CPU_FEATURE_DOTPROD    (1u << 12)
+
+/** What a device is and can do. Filled by erg_runtime_device_info(); set
+ *  struct_size first. Strings are NUL-terminated. */
+typedef struct erg_device_info {
+    size_t struct_size;          /* sizeof(erg_device_info) */
+    char name[32];               /* the device's name in erg: "cpu", "vulkan:0" */
+    char backend[16];            /* "cpu", "vulkan", "opencl", or a plugin's name */
+    char description[128];       /* e.g. the CPU model string */
+    erg_device_kind kind;
+    uint64_t memory_bytes;       /* memory the device can use */
+    bool unified_memory;         /* shares memory with the host (zero copy) */
+    /* CPU devices */
+    int n_physical_cores;
+    int n_logical_cores;
+    uint32_t cpu_features;       /* ERG_CPU_FEATURE_* bits detected */
+    char kernel_level[16];       /* the kernel level in use: "avx2", "scalar" … */
+    int n_threads;               /* threads this runtime uses on the device */
+} erg_device_info;
+
+/** Creates a runtime: detects devices and reads the environment.
+ *  options may be NULL. On failure *out is NULL and the status tells why;
+ *  there is no handle to ask for the sentence, so it is also logged. */
+ERG_API erg_status erg_runtime_create(const erg_runtime_options *options,
+                                      erg_runtime **out);
+ERG_API void erg_runtime_destroy(erg_runtime *runtime);
+
+/** The sentence that explains the last failure of a call on this runtime
+ *  (including erg_model_load). Empty if none. Valid until the next call. */
+ERG_API const char *erg_runtime_last_error(const erg_runtime *runtime);
+
+/** Number of devices found. */
+ERG_API size_t erg_runtime_device_count(const erg_runtime *runtime);
+
+/** Describes device `index` (0 .. count-1). info->struct_size must be set. */
+ERG_API erg_status erg_runtime_device_info(const erg_runtime *runtime, size_t index,
+                                           erg_device_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct erg_model_options {
+    size_t struct_size;          /* sizeof(erg_model_options) */
+    bool no_mmap;                /* read the file into memory instead of mapping it */
+} erg_model_options;
+
+#define ERG_MODEL_OPTIONS_INIT {sizeof(erg_model_options), 0}
+
+/** Hyperparameters and sizes of a loaded model. Set struct_size first. */
+typedef struct erg_model_info {
+    size_t struct_size;          /* sizeof(erg_model_info) */
+    char architecture[32];       /* "llama", "qwen2", "qwen3" */
+    char name[64];               /* general.name, or "" */
+    uint32_t n_vocab;
+    uint32_t n_embd;
+    uint32_t n_layer;
+    uint32_t n_head;
+    uint32_t n_head_kv;
+    uint32_t head_dim;
+    uint32_t n_ff;
+    uint32_t n_ctx_train;
+    uint64_t n_params;           /* number of weights */
+    uint64_t weight_bytes;       /* bytes of all weight tensors */
+    uint32_t gguf_version;
+    uint32_t file_type;          /* general.file_type (llama.cpp's ftype), or 0 */
+    bool tied_output;            /* output projection is the token embedding */
+} erg_model_info;
+
+/** Loads and validates a GGUF file. Errors (ERG_IO, ERG_FORMAT,
+ *  ERG_UNSUPPORTED for an unknown architecture) are explained by
+ *  erg_runtime_last_error(runtime). options may be NULL. */
+ERG_API erg_status erg_model_load(erg_runtime *runtime, const char *path,
+                                  const erg_model_options *options, erg_model **out);
+ERG_API void erg_model_destroy(erg_model *model);
+ERG_API const char *erg_model_last_error(const erg_model *model);
+
+ERG_API erg_status erg_model_get_info(const erg_model *model, erg_model_info *info);
+
+/* Metadata: every key/value of the GGUF header. */
+typedef enum erg_meta_type {
+    ERG_META_UINT8 = 0, ERG_META_INT8 = 1, ERG_META_UINT16 = 2, ERG_META_INT16 = 3,
+    ERG_META_UINT32 = 4, ERG_META_INT32 = 5, ERG_META_FLOAT32 = 6, ERG_META_BOOL = 7,
+    ERG_META_STRING = 8, ERG_META_ARRAY = 9, ERG_META_UINT64 = 10, ERG_META_INT64 = 11,
+    ERG_META_FLOAT64 = 12
+} erg_meta_type;
+
+ERG_API size_t erg_model_meta_count(const erg_model *model);
+/** Key of entry `index`, or NULL if out of range. */
+ERG_API const char *erg_model_meta_key(const erg_model *model, size_t index);
+/** Type of `key`; ERG_NOT_FOUND if absent. For arrays, *elem_type and *count
+ *  (either may be NULL) describe the elements. */
+ERG_API erg_status erg_model_meta_type(const erg_model *model, const char *key,
+                                       erg_meta_type *type, erg_meta_type *elem_type,
+                                       uint64_t *count);
+/** Integer value of `key` (any integer or bool type). */
+ERG_API erg_status erg_model_meta_int(const erg_model *model, const char *key, int64_t *out);
+/** Floating value of `key` (float or integer types). */
+ERG_API erg_status erg_model_meta_float(const erg_model *model, const char *key, double *out);
+/** String value of `key`; the pointer stays valid for the model's life. */
+ERG_API erg_status erg_model_meta_string(const erg_model *model, const char *key,
+                                         const char **out);
+/** Writes a short human-readable rendering of any value (arrays are
+ *  abbreviated) into buf; always NUL-terminated. */
+ERG_API erg_status erg_model_meta_format(const erg_model *model, const char *key,
+                                         char *buf, size_t buf_size);
+
+/* Tensors stored in the file. */
+typedef struct erg_tensor_info {
+    size_t struct_size;          /* sizeof(erg_tensor_info) */
+    char name[64];
+    char type[16];               /* "f32", "q4_0", "q6_k" … */
+    uint32_t n_dims;
+    uint64_t dims[4];            /* dims[0] is the row length */
+    uint64_t n_bytes;
+    uint64_t file_offset;        /* absolute offset of the data in the file */
+} erg_tensor_info;
+
+ERG_API size_t erg_model_tensor_count(const erg_model *model);
+ERG_API erg_status erg_model_tensor_get_info(const erg_model *model, size_t index,
+                                             erg_tensor_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum erg_kv_type {
+    ERG_KV_DEFAULT = 0,          /* F16 */
+    ERG_KV_F16 = 1,
+    ERG_KV_F32 = 2
+} erg_kv_type;
+
+typedef struct erg_session_options {
+    size_t struct_size;          /* sizeof(erg_session_options) */
+    uint32_t n_ctx;              /* context length; 0: min(model's, 4096) */
+    uint32_t n_batch;            /* most tokens per graph run; 0: 512 */
+    const char *device;          /* "cpu", "auto" …; NULL: ERG_DEVICE, else "auto" */
+    erg_kv_type kv_type;
+    /* Exact reference math: weights dequantised exactly and activations kept
+     * in F32 (no activation quantisation). Slower; used as the accuracy
+     * reference by tests and `erg bench`. */
+    bool reference_math;
+} erg_session_options;
+
+#define ERG_SESSION_OPTIONS_INIT {sizeof(erg_session_options), 0, 0, 0, 0, 0}
+
+/* Which logits erg_session_eval writes. */
+typedef enum erg_logits_mode {
+    ERG_LOGITS_NONE = 0,         /* only fill the KV cache */
+    ERG_LOGITS_LAST = 1,         /* n_vocab floats: the last position */
+    ERG_LOGITS_ALL = 2           /* n_tokens * n_vocab floats, row-major */
+} erg_logits_mode;
+
+/** Creates a session with an empty KV cache. Errors are explained by
+ *  erg_model_last_error(model). options may be NULL. */
+ERG_API erg_status erg_session_create(erg_model *model, const erg_session_options *options,
+                                      erg_session **out);
+ERG_API void erg_session_destroy(erg_session *session);
+ERG_API const char *erg_session_last_error(const erg_session *session);
+
+/** Appends n_tokens tokens to the context and evaluates them (prefill when
+ *  n_tokens > 1, decode when 1). Writes the logits `mode` asks for into
+ *  logits, which holds logits_len floats. ERG_CONTEXT_FULL if the tokens do
+ *  not fit; the session is then unchanged. Token ids must be < n_vocab. */
+ERG_API erg_status erg_session_eval(erg_session *session, const int32_t *tokens,
+                                    size_t n_tokens, erg_logits_mode mode,
+                                    float *logits, size_t logits_len);
+
+/** Empties the KV cache. */
+ERG_API void erg_session_reset(erg_session *session);
+/** Keeps the first n_keep positions of the KV cache and drops the rest. */
+ERG_API erg_status erg_session_truncate(erg_session *session, uint32_t n_keep);
+
+ERG_API uint32_t erg_session_n_ctx(const erg_session *session);
+/** Number of positions currently in the KV cache. */
+ERG_API uint32_t erg_session_n_past(const erg_session *session);
+/** Name of the device the session runs on ("cpu"). */
+ERG_API const char *erg_session_device(const erg_session *session);
+
+/** Counters of the last erg_session_eval. Set struct_size first. */
+typedef struct erg_session_stats {
+    size_t struct_size;          /* sizeof(erg_session_stats) */
+    uint32_t n_nodes;            /* graph nodes in the last run */
+    uint32_t n_dispatches;       /* kernels launched in the last run */
+    uint64_t activation_bytes;   /* activation memory planned for the last run */
+    uint64_t kv_bytes;           /* KV cache size */
+    double eval_seconds;         /* wall time of the last eval */
+} erg_session_stats;
+
+ERG_API erg_status erg_session_get_stats(const erg_session *session, erg_session_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ERG_ERG_H */
