@@ -12,7 +12,17 @@
  * u64 kv count, then the key/values, the tensor infos, padding to
  * general.alignment (default 32), and the tensor data. Strings are a u64
  * length then bytes (no terminator). Arrays are a u32 element type, a u64
- * count, then the elements; arrays may nest.
+ * count, then the elements; arrays may nest (the reader accepts 8 levels).
+ * Versions 2 and 3 share this layout (v1, with u32 counts, is refused, and
+ * so are big-endian files).
+ *
+ * What the reader requires beyond the layout: keys non-empty and unique;
+ * tensor names 1..64 bytes and unique; 1..4 positive dims; a known dtype
+ * with ne[0] a multiple of its block size; general.alignment, if present, a
+ * u32 power of two; each tensor's offset a multiple of the alignment and
+ * its data inside the file. Tensors may come in any order with gaps between
+ * them, but their data must not overlap. Keys and tensor names must not
+ * contain NUL bytes.
  */
 #ifndef ERG_MODEL_GGUF_H
 #define ERG_MODEL_GGUF_H
@@ -66,7 +76,7 @@ typedef struct erg_gguf_value {
 } erg_gguf_value;
 
 typedef struct erg_gguf_tensor {
-    erg_gguf_str name;
+    erg_gguf_str name;   /* a NUL-terminated copy owned by the reader */
     uint32_t n_dims;
     int64_t ne[ERG_GGUF_MAX_DIMS]; /* unused dims are 1 */
     erg_dtype dtype;
@@ -90,7 +100,9 @@ uint32_t erg_gguf_version(const erg_gguf *g);
 uint64_t erg_gguf_alignment(const erg_gguf *g);
 uint64_t erg_gguf_file_size(const erg_gguf *g);
 const void *erg_gguf_base(const erg_gguf *g);
-uint64_t erg_gguf_data_offset(const erg_gguf *g); /* start of the data section */
+/* Start of the data section: the end of the tensor infos rounded up to the
+ * alignment (with no tensors, possibly past the end of an unpadded file). */
+uint64_t erg_gguf_data_offset(const erg_gguf *g);
 
 /* Key/values */
 uint64_t erg_gguf_kv_count(const erg_gguf *g);
@@ -113,7 +125,8 @@ bool erg_gguf_get_float(const erg_gguf *g, const erg_gguf_value *v, double *out)
 bool erg_gguf_get_bool(const erg_gguf *g, const erg_gguf_value *v, bool *out);
 bool erg_gguf_get_str(const erg_gguf *g, const erg_gguf_value *v, erg_gguf_str *out);
 /* NUL-terminated copy of a string value, owned by the reader (cached). NULL
- * if not a string or out of memory. */
+ * if not a string or out of memory. A string holding NUL bytes is cut at the
+ * first one: use get_str for the whole string. */
 const char *erg_gguf_get_cstr(erg_gguf *g, const erg_gguf_value *v);
 
 /* Arrays. For numeric element types: pointer to the first element's bytes
@@ -145,13 +158,18 @@ erg_status erg_gguf_writer_create(const erg_allocator *alloc, erg_gguf_writer **
 void erg_gguf_writer_free(erg_gguf_writer *w);
 
 /* Key/values, written in the order they are added. Adding a key twice is an
- * error (ERG_INVALID_ARGUMENT). */
+ * error (ERG_INVALID_ARGUMENT), and so is a general.alignment that is not a
+ * u32 power of two; a valid one sets the alignment of the tensor data. */
 erg_status erg_gguf_writer_add_u32(erg_gguf_writer *w, const char *key, uint32_t v);
 erg_status erg_gguf_writer_add_i32(erg_gguf_writer *w, const char *key, int32_t v);
 erg_status erg_gguf_writer_add_u64(erg_gguf_writer *w, const char *key, uint64_t v);
 erg_status erg_gguf_writer_add_f32(erg_gguf_writer *w, const char *key, float v);
 erg_status erg_gguf_writer_add_bool(erg_gguf_writer *w, const char *key, bool v);
 erg_status erg_gguf_writer_add_str(erg_gguf_writer *w, const char *key, const char *v);
+/* A scalar of any fixed-size type (not a string or an array): value points to
+ * one element in little-endian byte order, as the file stores it. */
+erg_status erg_gguf_writer_add_scalar(erg_gguf_writer *w, const char *key, erg_gguf_type type,
+                                      const void *value);
 /* A numeric array of count elements of type elem (data in little-endian). */
 erg_status erg_gguf_writer_add_arr(erg_gguf_writer *w, const char *key, erg_gguf_type elem,
                                    const void *data, uint64_t count);
@@ -161,7 +179,8 @@ erg_status erg_gguf_writer_add_arr_str(erg_gguf_writer *w, const char *key,
 erg_status erg_gguf_writer_copy_kv(erg_gguf_writer *w, const erg_gguf *src, uint64_t i);
 
 /* Tensors: the info is recorded now and the data is taken at write time from
- * the pointer given, which must stay valid until erg_gguf_writer_write. */
+ * the pointer given, which must stay valid until erg_gguf_writer_write.
+ * Names must be unique and shorter than 64 bytes (llama.cpp's limit). */
 erg_status erg_gguf_writer_add_tensor(erg_gguf_writer *w, const char *name, erg_dtype dtype,
                                       uint32_t n_dims, const int64_t *ne, const void *data);
 
