@@ -142,6 +142,24 @@ typedef struct erg_dtype_traits {
     bool weight_type;     /* erg reads weights of this type (matmul, get_rows) */
 } erg_dtype_traits;
 
+/* Bytes of one block of a weight type (the element size of plain types).
+ * Inline and a switch, so kernels specialised on a constant type fold it. */
+static inline size_t erg_dtype_block_bytes(erg_dtype t) {
+    switch (t) {
+    case ERG_DT_F32: return 4;
+    case ERG_DT_F16: case ERG_DT_BF16: return 2;
+    case ERG_DT_Q4_0: return sizeof(erg_block_q4_0);
+    case ERG_DT_Q4_1: return sizeof(erg_block_q4_1);
+    case ERG_DT_Q5_0: return sizeof(erg_block_q5_0);
+    case ERG_DT_Q5_1: return sizeof(erg_block_q5_1);
+    case ERG_DT_Q8_0: return sizeof(erg_block_q8_0);
+    case ERG_DT_Q4_K: return sizeof(erg_block_q4_k);
+    case ERG_DT_Q5_K: return sizeof(erg_block_q5_k);
+    case ERG_DT_Q6_K: return sizeof(erg_block_q6_k);
+    default: return 0;
+    }
+}
+
 /* Traits of t, or NULL for an id that is not a known type. */
 const erg_dtype_traits *erg_dtype_get(int t);
 bool erg_dtype_valid(int t);

@@ -23,6 +23,23 @@ bool erg_quantize_supported(erg_dtype t);
 size_t erg_quantize_rows(erg_dtype t, const float *src, void *dst, int64_t n_rows,
                          int64_t n_per_row);
 
+/* Row quantisers, one per type, as llama.cpp's quantize_row_<type>_ref: k
+ * floats (a multiple of the block size) into k / block_size blocks at dst
+ * (any alignment). erg_quantize_rows dispatches to these. */
+void erg_quantize_row_q4_0(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q4_1(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q5_0(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q5_1(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q8_0(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q4_k(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q5_k(const float *x, void *dst, int64_t k);
+void erg_quantize_row_q6_k(const float *x, void *dst, int64_t k);
+
+/* Packs the eight 6-bit scales and mins (each 0..63) of a Q4_K/Q5_K block
+ * into the 12 bytes that erg_k_scale_min unpacks. */
+void erg_k_pack_scale_min(const uint8_t sc[8], const uint8_t m[8],
+                          uint8_t out[ERG_K_SCALE_SIZE]);
+
 /* llama.cpp's file types (general.file_type). */
 typedef enum erg_ftype {
     ERG_FTYPE_ALL_F32 = 0,
@@ -51,15 +68,17 @@ erg_dtype erg_ftype_base_type(erg_ftype ftype);
 /*
  * Per-file state of the type choice: llama-quantize walks the tensors in
  * order and counts attn_v / ffn_down tensors to decide which layers get more
- * bits. Fill n_layer and has_output, zero the rest, then call
- * erg_quant_choose_type for every tensor in file order.
+ * bits. erg_quant_plan_init fills it from the tensor names; set llama_70b
+ * after it where it applies, then call erg_quant_choose_type for every tensor
+ * in the order llama-quantize writes them (by layer, see erg_quantize_file).
  */
 typedef struct erg_quant_plan {
     erg_ftype ftype;
     int n_layer;
-    bool has_output;   /* the file has output.weight (else the embedding is tied) */
-    int n_attention_wv; /* counted by erg_quant_plan_init */
-    int n_ffn_down;
+    bool has_output;    /* the file has output.weight (else the embedding is tied) */
+    bool llama_70b;     /* llama.cpp's LLM_TYPE_70B: arch llama, 80 layers, n_head_kv < n_head */
+    int n_attention_wv; /* attn_v tensors, counted by erg_quant_plan_init */
+    int n_ffn_down;     /* = n_layer, as llama.cpp sets it */
     int i_attention_wv; /* running counters */
     int i_ffn_down;
 } erg_quant_plan;
@@ -72,7 +91,8 @@ void erg_quant_plan_init(erg_quant_plan *plan, erg_ftype ftype, int n_layer,
  * source type is src_type. 1-D tensors and non-weights keep their type
  * (F32), as do tensors llama.cpp never quantizes. A K-quant choice for a
  * tensor whose rows are not a multiple of 256 falls back the way llama.cpp
- * does (q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0). */
+ * does (q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0), and to F16 where rows are
+ * not even a multiple of 32. */
 erg_dtype erg_quant_choose_type(erg_quant_plan *plan, const char *name, int n_dims,
                                 const int64_t *ne, erg_dtype src_type);
 
