@@ -1,6 +1,7 @@
 #include "backends/cpu/kernels.h"
 
 #include "erg/erg.h"
+#include "hal/cpu_info.h"
 
 #include <pthread.h>
 #include <strings.h>
@@ -47,10 +48,14 @@ static erg_cpu_kernels tables[ERG_CPU_LEVEL_COUNT];
 static bool table_built[ERG_CPU_LEVEL_COUNT];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-/* Levels are listed after their parents, so one pass in order builds all. */
+/* Builds the table of every level this CPU can run (an initialiser is
+ * compiled with its level's flags and may use its instructions). Levels are
+ * listed after their parents, so one pass in order builds them all. */
 static void build_tables(void) {
+    erg_cpu_info ci;
+    erg_cpu_info_probe(&ci);
     for (int l = 0; l < ERG_CPU_LEVEL_COUNT; l++) {
-        if (!level_inits[l].vec)
+        if (!erg_cpu_level_supported((erg_cpu_level)l, ci.features))
             continue;
         erg_cpu_level parent = level_parent[l];
         if (l != ERG_CPU_SCALAR) {

@@ -106,7 +106,7 @@ typedef struct erg_cpu_kernels {
 } erg_cpu_kernels;
 
 /* The table of a level (built once, then read-only), or NULL if this build
- * has no kernels for that level (e.g. neon on x86-64). */
+ * or this CPU cannot run that level. */
 const erg_cpu_kernels *erg_cpu_kernels_for(erg_cpu_level level);
 
 /* Whether the CPU we run on can execute the level. */
