@@ -28,8 +28,9 @@ int32_t erg_gb_softmax(erg_graph *g, int32_t a, float scale, bool causal, int32_
 int32_t erg_gb_silu(erg_graph *g, int32_t a);
 int32_t erg_gb_gelu(erg_graph *g, int32_t a);
 int32_t erg_gb_swiglu(erg_graph *g, int32_t gate, int32_t up);
-/* Writes src into dst_view (a view of a state tensor, same number of
- * elements, any supported dtype); returns a view tensor aliasing dst_view. */
+/* Writes src (F32, any strides) into dst_view (a view of a state tensor of the
+ * same shape, F32/F16/BF16 with contiguous rows); returns a view tensor
+ * aliasing dst_view. */
 int32_t erg_gb_cpy(erg_graph *g, int32_t src, int32_t dst_view);
 /* A contiguous F32 (or other dtype) copy of a possibly strided tensor. */
 int32_t erg_gb_cont(erg_graph *g, int32_t a, erg_dtype dt);

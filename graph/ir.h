@@ -44,7 +44,7 @@
     X(SILU, 1, "dst = x * sigmoid(x)")                                                        \
     X(GELU, 1, "dst = gelu(x), tanh approximation")                                          \
     X(SWIGLU, 2, "dst = silu(src0) * src1")                                                  \
-    X(CPY, -1, "copies src0, converting dtype: into src1 if given (dst aliases it), else new") \
+    X(CPY, -1, "copies src0 (converting dtype) into src1 if given (dst aliases it), else new") \
     X(RESHAPE, -1, "view of contiguous src0 with a new shape")                               \
     X(VIEW, -1, "strided view of src0 at a byte offset")                                     \
     X(PERMUTE, -1, "view of src0 with dims reordered")

@@ -1,0 +1,148 @@
+#include "graph/op_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void shape_str(const erg_tensor *t, char *buf, size_t n) {
+    snprintf(buf, n, "%s[%lld,%lld,%lld,%lld]", erg_dtype_name(t->dtype), (long long)t->ne[0],
+             (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3]);
+}
+
+static erg_status bad(const erg_graph *g, erg_op op, int n_src, const int32_t *src,
+                      const char *why, erg_diag *diag) {
+    char shapes[3 * 96] = "";
+    size_t used = 0;
+    for (int i = 0; i < n_src && i < 3; i++) {
+        char s[96];
+        shape_str(&g->tensors[src[i]], s, sizeof s);
+        int w = snprintf(shapes + used, sizeof shapes - used, "%s%s", i ? ", " : "", s);
+        if (w > 0 && (size_t)w < sizeof shapes - used)
+            used += (size_t)w;
+    }
+    return erg_fail(diag, ERG_INVALID_ARGUMENT, "%s: %s (%s)", erg_op_name(op), why, shapes);
+}
+
+static bool is_f32_rows(const erg_tensor *t) {
+    return t->dtype == ERG_DT_F32 && t->nb[0] == sizeof(float);
+}
+
+static bool is_i32_vector(const erg_tensor *t, int64_t len) {
+    return t->dtype == ERG_DT_I32 && t->ne[0] == len && t->ne[1] * t->ne[2] * t->ne[3] == 1;
+}
+
+static bool cpy_dtype_ok(erg_dtype dt) {
+    return dt == ERG_DT_F32 || dt == ERG_DT_F16 || dt == ERG_DT_BF16;
+}
+
+erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t *src,
+                        const int32_t *iparams, erg_dtype dt_hint, erg_dtype *dt, int64_t ne[4],
+                        erg_diag *diag) {
+    int want = erg_op_n_src(op);
+    if ((unsigned)op >= ERG_OP_COUNT)
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "unknown op %d", (int)op);
+    if (want >= 0 ? n_src != want : (n_src < 1 || n_src > ERG_MAX_SRC))
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "%s: takes %d sources, got %d",
+                        erg_op_name(op), want, n_src);
+    for (int i = 0; i < n_src; i++)
+        if (src[i] < 0 || (size_t)src[i] >= g->n_tensors)
+            return erg_fail(diag, ERG_INVALID_ARGUMENT, "%s: source %d is not a tensor (id %d)",
+                            erg_op_name(op), i, src[i]);
+    const erg_tensor *a = &g->tensors[src[0]];
+    const erg_tensor *b = n_src > 1 ? &g->tensors[src[1]] : NULL;
+    *dt = ERG_DT_F32;
+    memcpy(ne, a->ne, sizeof a->ne);
+
+    switch (op) {
+    case ERG_OP_GET_ROWS:
+        if (!erg_dtype_get((int)a->dtype)->weight_type || a->ne[2] * a->ne[3] != 1 ||
+            !erg_tensor_rows_contiguous(a))
+            return bad(g, op, n_src, src, "src0 must be a weight matrix", diag);
+        if (!is_i32_vector(b, b->ne[0]))
+            return bad(g, op, n_src, src, "src1 must be an I32 vector of row ids", diag);
+        ne[1] = b->ne[0];
+        ne[2] = ne[3] = 1;
+        return ERG_OK;
+    case ERG_OP_MATMUL:
+        if (!erg_dtype_get((int)a->dtype)->weight_type || !erg_tensor_rows_contiguous(a))
+            return bad(g, op, n_src, src, "src0 must have contiguous rows of a weight type", diag);
+        if (!is_f32_rows(b))
+            return bad(g, op, n_src, src, "src1 must be F32 with contiguous rows", diag);
+        if (a->ne[0] != b->ne[0])
+            return bad(g, op, n_src, src, "row lengths differ", diag);
+        if (b->ne[2] % a->ne[2] != 0 || b->ne[3] % a->ne[3] != 0)
+            return bad(g, op, n_src, src, "src0 does not broadcast over src1's batch", diag);
+        ne[0] = a->ne[1];
+        ne[1] = b->ne[1];
+        ne[2] = b->ne[2];
+        ne[3] = b->ne[3];
+        return ERG_OK;
+    case ERG_OP_ADD:
+    case ERG_OP_MUL:
+    case ERG_OP_SWIGLU:
+        if (!is_f32_rows(a) || !is_f32_rows(b))
+            return bad(g, op, n_src, src, "sources must be F32 with contiguous rows", diag);
+        for (int i = 0; i < ERG_MAX_DIMS; i++) {
+            bool ok = op == ERG_OP_SWIGLU ? a->ne[i] == b->ne[i] : a->ne[i] % b->ne[i] == 0;
+            if (!ok)
+                return bad(g, op, n_src, src,
+                           op == ERG_OP_SWIGLU ? "shapes differ" : "src1 does not broadcast to src0",
+                           diag);
+        }
+        return ERG_OK;
+    case ERG_OP_SCALE:
+    case ERG_OP_RMS_NORM:
+    case ERG_OP_SOFTMAX:
+    case ERG_OP_SILU:
+    case ERG_OP_GELU:
+        if (!is_f32_rows(a))
+            return bad(g, op, n_src, src, "src0 must be F32 with contiguous rows", diag);
+        return ERG_OK;
+    case ERG_OP_ROPE: {
+        if (n_src < 2 || n_src > 3)
+            return bad(g, op, n_src, src, "takes a tensor, positions and optional factors", diag);
+        if (!is_f32_rows(a))
+            return bad(g, op, n_src, src, "src0 must be F32 with contiguous rows", diag);
+        if (!is_i32_vector(b, a->ne[2]))
+            return bad(g, op, n_src, src, "positions must be I32 [ne2 of src0]", diag);
+        int n_dims = iparams[ERG_ROPE_I_N_DIMS], mode = iparams[ERG_ROPE_I_MODE];
+        if (n_dims <= 0 || n_dims % 2 != 0 || n_dims > a->ne[0])
+            return bad(g, op, n_src, src, "rotated dims must be even, > 0 and <= ne0", diag);
+        if (mode != ERG_ROPE_NORMAL && mode != ERG_ROPE_NEOX)
+            return bad(g, op, n_src, src, "unknown rope mode", diag);
+        if (n_src == 3) {
+            const erg_tensor *f = &g->tensors[src[2]];
+            if (f->dtype != ERG_DT_F32 || f->ne[0] < n_dims / 2 || !erg_tensor_is_contiguous(f))
+                return bad(g, op, n_src, src, "freq factors must be F32 of n_dims/2 values", diag);
+        }
+        return ERG_OK;
+    }
+    case ERG_OP_CPY:
+        if (n_src > 2 || a->dtype != ERG_DT_F32)
+            return bad(g, op, n_src, src, "copies one F32 tensor", diag);
+        if (n_src == 1) {
+            if (!cpy_dtype_ok(dt_hint))
+                return bad(g, op, n_src, src, "result must be F32, F16 or BF16", diag);
+            *dt = dt_hint;
+            return ERG_OK;
+        }
+        if (!cpy_dtype_ok(b->dtype) || b->nb[0] != erg_dtype_get((int)b->dtype)->type_size)
+            return bad(g, op, n_src, src, "destination must be F32/F16/BF16 with contiguous rows",
+                       diag);
+        for (int i = 0; i < ERG_MAX_DIMS; i++)
+            if (a->ne[i] != b->ne[i])
+                return bad(g, op, n_src, src, "shapes differ", diag);
+        *dt = b->dtype;
+        memcpy(ne, b->ne, sizeof b->ne);
+        return ERG_OK;
+    case ERG_OP_RESHAPE:
+    case ERG_OP_VIEW:
+    case ERG_OP_PERMUTE:
+        if (n_src > 2)
+            return bad(g, op, n_src, src, "takes a source and an optional dependency", diag);
+        *dt = a->dtype;
+        return ERG_OK;
+    case ERG_OP_COUNT:
+        break;
+    }
+    return erg_fail(diag, ERG_INVALID_ARGUMENT, "unknown op %d", (int)op);
+}
