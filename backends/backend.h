@@ -1,0 +1,74 @@
+/*
+ * backend.h: the interface every backend implements, and the one wrapper per
+ * call the rest of erg uses (arguments are checked and optional methods get
+ * their defaults here, not in each backend).
+ *
+ * A backend enumerates its devices and opens one. An opened device creates
+ * executors; an executor belongs to one session and runs graphs whose
+ * tensors are bound: compile (pick kernels, size scratch memory) once per
+ * graph build, then execute.
+ */
+#ifndef ERG_BACKENDS_BACKEND_H
+#define ERG_BACKENDS_BACKEND_H
+
+#include "base/log.h"
+#include "graph/ir.h"
+
+typedef struct erg_backend_env {
+    const erg_allocator *alloc;
+    const erg_logger *log;
+    int n_threads;            /* CPU threads (> 0) */
+    const char *cpu_features; /* forced CPU kernel level, or NULL */
+} erg_backend_env;
+
+typedef struct erg_exec_options {
+    bool reference_math; /* exact dequantisation, F32 activations */
+} erg_exec_options;
+
+typedef struct erg_backend_device erg_backend_device; /* defined by each backend */
+typedef struct erg_backend_exec erg_backend_exec;     /* defined by each backend */
+
+typedef struct erg_exec_stats {
+    uint32_t n_dispatches; /* kernels launched by the last execute */
+} erg_exec_stats;
+
+typedef struct erg_backend {
+    const char *name;
+    /* Devices this backend can use here; fills at most cap infos, sets *count
+     * to the number found. A backend with no usable device returns ERG_OK
+     * with *count = 0 and the reason in diag. */
+    erg_status (*enumerate)(const erg_backend_env *env, erg_device_info *infos, size_t cap,
+                            size_t *count, erg_diag *diag);
+    erg_status (*open)(const erg_backend_env *env, size_t index, erg_backend_device **out,
+                       erg_diag *diag);
+    void (*close)(erg_backend_device *dev);
+    /* Whether the device can run node n of g; the reason in why if not. */
+    bool (*supports_node)(const erg_backend_device *dev, const erg_graph *g, const erg_node *n,
+                          erg_diag *why);
+    /* Host-visible memory for weights, KV cache and activations. */
+    void *(*host_alloc)(erg_backend_device *dev, size_t size);
+    void (*host_free)(erg_backend_device *dev, void *ptr);
+    erg_status (*exec_create)(erg_backend_device *dev, const erg_exec_options *opts,
+                              erg_backend_exec **out, erg_diag *diag);
+    void (*exec_free)(erg_backend_exec *exec);
+    erg_status (*compile)(erg_backend_exec *exec, const erg_graph *g, erg_diag *diag);
+    erg_status (*execute)(erg_backend_exec *exec, const erg_graph *g, erg_exec_stats *stats,
+                          erg_diag *diag);
+} erg_backend;
+
+/* The backends built into this library, in registration order. */
+const erg_backend *const *erg_backends(size_t *count);
+
+/* Wrappers: check arguments, then dispatch. */
+erg_status erg_backend_enumerate(const erg_backend *b, const erg_backend_env *env,
+                                 erg_device_info *infos, size_t cap, size_t *count,
+                                 erg_diag *diag);
+erg_status erg_backend_open(const erg_backend *b, const erg_backend_env *env, size_t index,
+                            erg_backend_device **out, erg_diag *diag);
+/* Checks every non-view node of g against the device. */
+erg_status erg_backend_check_graph(const erg_backend *b, const erg_backend_device *dev,
+                                   const erg_graph *g, erg_diag *diag);
+erg_status erg_backend_run(const erg_backend *b, erg_backend_exec *exec, const erg_graph *g,
+                           erg_exec_stats *stats, erg_diag *diag);
+
+#endif

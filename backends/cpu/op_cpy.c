@@ -1,0 +1,50 @@
+/* CPY: converts F32 rows (any strides) into F32/F16/BF16 rows. A source row
+ * that is not contiguous is gathered into scratch first. */
+#include "backends/cpu/cpu_ops.h"
+
+#include <string.h>
+
+static size_t work_size(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k, int nth,
+                        bool reference_math) {
+    (void)k;
+    (void)reference_math;
+    return (size_t)nth * (size_t)g->tensors[n->src[0]].ne[0] * sizeof(float);
+}
+
+static void run(const erg_cpu_op_args *a, int phase) {
+    (void)phase;
+    const erg_graph *g = a->g;
+    const erg_tensor *ts = &g->tensors[a->node->src[0]];
+    const erg_tensor *td = &g->tensors[a->node->dst];
+    char *ds = erg_tensor_host_data(g, a->node->src[0]);
+    char *dd = erg_tensor_host_data(g, a->node->dst);
+    int64_t n = ts->ne[0], r0, r1;
+    float *gather = (float *)a->work + (int64_t)a->ith * n;
+    bool src_rows = ts->nb[0] == sizeof(float);
+    erg_cpu_split(erg_tensor_nrows(ts), a->ith, a->nth, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i1, i2, i3;
+        erg_cpu_row_index(ts, r, &i1, &i2, &i3);
+        const char *s = erg_cpu_row_ptr(ds, ts, i1, i2, i3);
+        char *d = erg_cpu_row_ptr(dd, td, i1, i2, i3);
+        const float *x = (const float *)s;
+        if (!src_rows) {
+            for (int64_t i = 0; i < n; i++)
+                memcpy(&gather[i], s + i * (int64_t)ts->nb[0], sizeof(float));
+            x = gather;
+        }
+        switch (td->dtype) {
+        case ERG_DT_F16:
+            a->k->f32_to_f16(x, (erg_f16 *)d, n);
+            break;
+        case ERG_DT_BF16:
+            a->k->f32_to_bf16(x, (erg_bf16 *)d, n);
+            break;
+        default:
+            memmove(d, x, (size_t)n * sizeof(float));
+            break;
+        }
+    }
+}
+
+const erg_cpu_op erg_cpu_op_cpy = {run, 1, work_size, NULL};
