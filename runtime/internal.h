@@ -1,0 +1,75 @@
+/*
+ * internal.h: the objects behind the public handles. Thin glue: the runtime
+ * owns the allocator, logger and devices; a model owns its loaded data; a
+ * session owns a KV cache, an executor on one device and the per-step graph.
+ */
+#ifndef ERG_RUNTIME_INTERNAL_H
+#define ERG_RUNTIME_INTERNAL_H
+
+#include "backends/backend.h"
+#include "base/log.h"
+#include "graph/plan_memory.h"
+#include "model/build_graph.h"
+
+#include "erg/erg.h"
+
+#include <pthread.h>
+
+typedef struct erg_rt_device {
+    const erg_backend *backend;
+    size_t backend_index;     /* device index within its backend */
+    erg_device_info info;
+    erg_backend_device *open; /* opened on first use, NULL before */
+} erg_rt_device;
+
+struct erg_runtime {
+    erg_allocator alloc;
+    erg_logger log;
+    int n_threads;
+    char cpu_features[16];
+    char default_device[32];
+    erg_rt_device *devices;
+    size_t n_devices;
+    pthread_mutex_t device_lock; /* guards opening devices */
+    char last_error[ERG_DIAG_MAX];
+};
+
+struct erg_model {
+    erg_runtime *rt;
+    erg_model_data *data;
+    char last_error[ERG_DIAG_MAX];
+};
+
+struct erg_session {
+    erg_model *model;
+    erg_rt_device *device;
+    erg_backend_exec *exec;
+    bool reference_math;
+    uint32_t n_ctx, n_batch, n_past;
+    erg_kv_cache kv;
+    void *kv_buffer;
+    size_t kv_bytes;
+    erg_graph graph;
+    erg_memory_plan plan;
+    void *arena;
+    size_t arena_bytes;
+    erg_session_stats stats;
+    char last_error[ERG_DIAG_MAX];
+};
+
+/* Reads the caller's options struct `in` (whose first field is struct_size)
+ * into `out` (out_size bytes, zeroed first), so callers built against older
+ * or newer headers both work. NULL in means all defaults. */
+erg_status erg_rt_read_options(const void *in, void *out, size_t out_size, const char *type_name,
+                               erg_diag *diag);
+
+/* Copies a diag's sentence into a handle's last-error buffer and returns st. */
+erg_status erg_rt_set_error(char *last_error, erg_status st, const erg_diag *diag);
+
+/* Finds a device by name ("cpu", "auto", "vulkan:1" …) and opens it. */
+erg_status erg_rt_device_acquire(erg_runtime *rt, const char *name, erg_rt_device **out,
+                                 erg_diag *diag);
+
+erg_backend_env erg_rt_backend_env(const erg_runtime *rt);
+
+#endif

@@ -1,0 +1,247 @@
+/* erg_session: a KV cache on one device, and the evaluation loop: build the
+ * step's graph, validate it, plan its memory, run it on the device. */
+#include "runtime/internal.h"
+
+#include "graph/validate.h"
+#include "hal/timer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_N_CTX 4096u
+#define DEFAULT_N_BATCH 512u
+#define ARENA_ALIGN 64
+
+static erg_status alloc_kv(erg_session *s, erg_dtype dtype, erg_diag *diag) {
+    const erg_hparams *hp = &s->model->data->hp;
+    const erg_allocator *a = &s->model->rt->alloc;
+    size_t kb = erg_kv_layer_bytes(hp, dtype, s->n_ctx, false);
+    size_t vb = erg_kv_layer_bytes(hp, dtype, s->n_ctx, true);
+    s->kv.dtype = dtype;
+    s->kv.n_ctx = s->n_ctx;
+    s->kv.k = erg_calloc(a, hp->n_layer, sizeof(void *));
+    s->kv.v = erg_calloc(a, hp->n_layer, sizeof(void *));
+    s->kv_bytes = (kb + vb) * hp->n_layer;
+    /* Positions are written before they are read, so the cache needs no
+     * clearing (and its pages stay untouched until used). */
+    s->kv_buffer = s->device->backend->host_alloc(s->device->open, s->kv_bytes);
+    if (!s->kv.k || !s->kv.v || !s->kv_buffer)
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "KV cache of %.1f MiB (%u positions)",
+                        (double)s->kv_bytes / 1048576.0, s->n_ctx);
+    char *p = s->kv_buffer;
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        s->kv.k[l] = p;
+        s->kv.v[l] = p + kb;
+        p += kb + vb;
+    }
+    return ERG_OK;
+}
+
+erg_status erg_session_create(erg_model *model, const erg_session_options *options,
+                              erg_session **out) {
+    if (!out)
+        return ERG_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!model)
+        return ERG_INVALID_ARGUMENT;
+    erg_diag diag = {{0}};
+    erg_session_options o;
+    ERG_RETURN_IF_ERROR(
+        erg_rt_set_error(model->last_error,
+                         erg_rt_read_options(options, &o, sizeof o, "erg_session_options", &diag),
+                         &diag));
+    const erg_hparams *hp = &model->data->hp;
+    erg_runtime *rt = model->rt;
+    if (o.kv_type != ERG_KV_DEFAULT && o.kv_type != ERG_KV_F16 && o.kv_type != ERG_KV_F32)
+        return erg_rt_set_error(model->last_error,
+                                erg_fail(&diag, ERG_INVALID_ARGUMENT, "kv_type %d is not F16 or F32",
+                                         (int)o.kv_type),
+                                &diag);
+    if (o.n_ctx > (1u << 20))
+        return erg_rt_set_error(
+            model->last_error,
+            erg_fail(&diag, ERG_INVALID_ARGUMENT, "n_ctx %u is above the limit of %u", o.n_ctx,
+                     1u << 20),
+            &diag);
+    erg_session *s = erg_calloc(&rt->alloc, 1, sizeof *s);
+    if (!s)
+        return erg_rt_set_error(model->last_error,
+                                erg_fail(&diag, ERG_OUT_OF_MEMORY, "session"), &diag);
+    s->model = model;
+    s->reference_math = o.reference_math;
+    s->n_ctx = o.n_ctx ? o.n_ctx : (hp->n_ctx_train < DEFAULT_N_CTX ? hp->n_ctx_train : DEFAULT_N_CTX);
+    s->n_batch = o.n_batch ? o.n_batch : DEFAULT_N_BATCH;
+    if (s->n_batch > s->n_ctx)
+        s->n_batch = s->n_ctx;
+    erg_graph_init(&s->graph, &rt->alloc);
+    erg_memory_plan_init(&s->plan, &rt->alloc);
+    s->stats.struct_size = sizeof s->stats;
+
+    erg_status st = erg_rt_device_acquire(rt, o.device, &s->device, &diag);
+    if (st == ERG_OK)
+        st = alloc_kv(s, o.kv_type == ERG_KV_F32 ? ERG_DT_F32 : ERG_DT_F16, &diag);
+    if (st == ERG_OK) {
+        erg_exec_options eo = {.reference_math = o.reference_math};
+        st = s->device->backend->exec_create(s->device->open, &eo, &s->exec, &diag);
+    }
+    if (st != ERG_OK) {
+        erg_session_destroy(s);
+        return erg_rt_set_error(model->last_error, st, &diag);
+    }
+    s->stats.kv_bytes = s->kv_bytes;
+    ERG_LOGI(&rt->log, "session on %s: n_ctx %u, n_batch %u, KV %s %.1f MiB%s",
+             s->device->info.name, s->n_ctx, s->n_batch, erg_dtype_name(s->kv.dtype),
+             (double)s->kv_bytes / 1048576.0, s->reference_math ? ", reference math" : "");
+    *out = s;
+    return ERG_OK;
+}
+
+void erg_session_destroy(erg_session *s) {
+    if (!s)
+        return;
+    const erg_allocator *a = &s->model->rt->alloc;
+    if (s->exec)
+        s->device->backend->exec_free(s->exec);
+    if (s->device && s->device->open) {
+        s->device->backend->host_free(s->device->open, s->kv_buffer);
+        s->device->backend->host_free(s->device->open, s->arena);
+    }
+    erg_free(a, s->kv.k);
+    erg_free(a, s->kv.v);
+    erg_graph_free(&s->graph);
+    erg_memory_plan_free(&s->plan);
+    erg_free(a, s);
+}
+
+const char *erg_session_last_error(const erg_session *s) { return s ? s->last_error : ""; }
+
+static erg_status ensure_arena(erg_session *s, size_t bytes, erg_diag *diag) {
+    if (bytes <= s->arena_bytes)
+        return ERG_OK;
+    erg_rt_device *d = s->device;
+    d->backend->host_free(d->open, s->arena);
+    s->arena = d->backend->host_alloc(d->open, bytes);
+    s->arena_bytes = s->arena ? bytes : 0;
+    if (!s->arena)
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "activation memory of %.1f MiB",
+                        (double)bytes / 1048576.0);
+    return ERG_OK;
+}
+
+/* Builds, checks, plans and runs one step of nt tokens; copies its logits. */
+static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, uint32_t n_logits,
+                           float *logits, erg_diag *diag) {
+    const erg_model_data *m = s->model->data;
+    erg_graph *g = &s->graph;
+    erg_build_params bp = {.n_tokens = nt, .n_past = s->n_past, .n_logits = n_logits, .kv = &s->kv};
+    erg_build_result br;
+    ERG_RETURN_IF_ERROR(erg_model_build_graph(m, &bp, g, &br, diag));
+    ERG_RETURN_IF_ERROR(erg_graph_validate(g, diag));
+    const erg_backend *b = s->device->backend;
+    ERG_RETURN_IF_ERROR(erg_backend_check_graph(b, s->device->open, g, diag));
+    ERG_RETURN_IF_ERROR(erg_plan_memory(g, ARENA_ALIGN, &s->plan, diag));
+    ERG_RETURN_IF_ERROR(ensure_arena(s, s->plan.arena_bytes, diag));
+    erg_memory_plan_bind(&s->plan, g, s->arena);
+
+    int32_t *tok = erg_tensor_host_data(g, br.tokens);
+    int32_t *pos = erg_tensor_host_data(g, br.positions);
+    memcpy(tok, tokens, nt * sizeof *tok);
+    for (uint32_t i = 0; i < nt; i++)
+        pos[i] = (int32_t)(s->n_past + i);
+
+    erg_exec_stats es;
+    ERG_RETURN_IF_ERROR(erg_backend_run(b, s->exec, g, &es, diag));
+    if (n_logits) {
+        const float *src = erg_tensor_host_data(g, br.logits);
+        memcpy(logits, src, (size_t)n_logits * m->hp.n_vocab * sizeof *logits);
+    }
+    s->stats.n_nodes = (uint32_t)g->n_nodes;
+    s->stats.n_dispatches += es.n_dispatches;
+    if (s->plan.arena_bytes > s->stats.activation_bytes)
+        s->stats.activation_bytes = s->plan.arena_bytes;
+    s->n_past += nt;
+    return ERG_OK;
+}
+
+static erg_status check_eval_args(const erg_session *s, const int32_t *tokens, size_t n_tokens,
+                                  erg_logits_mode mode, const float *logits, size_t logits_len,
+                                  erg_diag *diag) {
+    uint32_t n_vocab = s->model->data->hp.n_vocab;
+    if (!tokens || n_tokens == 0)
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "no tokens to evaluate");
+    for (size_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)
+            return erg_fail(diag, ERG_INVALID_ARGUMENT,
+                            "token %zu is %d, outside the vocabulary [0, %u)", i, tokens[i],
+                            n_vocab);
+    if (mode != ERG_LOGITS_NONE && mode != ERG_LOGITS_LAST && mode != ERG_LOGITS_ALL)
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "logits mode %d", (int)mode);
+    size_t need = mode == ERG_LOGITS_ALL ? n_tokens * n_vocab : mode == ERG_LOGITS_LAST ? n_vocab : 0;
+    if (need && (!logits || logits_len < need))
+        return erg_fail(diag, ERG_INVALID_ARGUMENT,
+                        "logits buffer holds %zu floats; %zu needed (%s)", logits ? logits_len : 0,
+                        need, mode == ERG_LOGITS_ALL ? "n_tokens * n_vocab" : "n_vocab");
+    if (n_tokens > s->n_ctx - s->n_past)
+        return erg_fail(diag, ERG_CONTEXT_FULL,
+                        "context full: %u positions used + %zu new tokens > n_ctx %u", s->n_past,
+                        n_tokens, s->n_ctx);
+    return ERG_OK;
+}
+
+erg_status erg_session_eval(erg_session *s, const int32_t *tokens, size_t n_tokens,
+                            erg_logits_mode mode, float *logits, size_t logits_len) {
+    if (!s)
+        return ERG_INVALID_ARGUMENT;
+    erg_diag diag = {{0}};
+    ERG_RETURN_IF_ERROR(erg_rt_set_error(
+        s->last_error, check_eval_args(s, tokens, n_tokens, mode, logits, logits_len, &diag),
+        &diag));
+    double t0 = erg_time_s();
+    uint32_t n_vocab = s->model->data->hp.n_vocab, n_past0 = s->n_past;
+    s->stats.n_dispatches = 0;
+    s->stats.activation_bytes = 0;
+    erg_status st = ERG_OK;
+    for (size_t off = 0; off < n_tokens && st == ERG_OK; off += s->n_batch) {
+        uint32_t nt = (uint32_t)(n_tokens - off < s->n_batch ? n_tokens - off : s->n_batch);
+        bool last = off + nt == n_tokens;
+        uint32_t n_logits = mode == ERG_LOGITS_ALL ? nt : (mode == ERG_LOGITS_LAST && last ? 1 : 0);
+        float *dst = mode == ERG_LOGITS_ALL ? logits + off * n_vocab : logits;
+        st = run_step(s, tokens + off, nt, n_logits, dst, &diag);
+    }
+    if (st != ERG_OK)
+        s->n_past = n_past0; /* what was written past n_past0 is never read */
+    s->stats.eval_seconds = erg_time_s() - t0;
+    return erg_rt_set_error(s->last_error, st, &diag);
+}
+
+void erg_session_reset(erg_session *s) {
+    if (s)
+        s->n_past = 0;
+}
+
+erg_status erg_session_truncate(erg_session *s, uint32_t n_keep) {
+    if (!s)
+        return ERG_INVALID_ARGUMENT;
+    erg_diag diag;
+    if (n_keep > s->n_past)
+        return erg_rt_set_error(s->last_error,
+                                erg_fail(&diag, ERG_INVALID_ARGUMENT,
+                                         "cannot keep %u positions: the cache holds %u", n_keep,
+                                         s->n_past),
+                                &diag);
+    s->n_past = n_keep;
+    return ERG_OK;
+}
+
+uint32_t erg_session_n_ctx(const erg_session *s) { return s ? s->n_ctx : 0; }
+uint32_t erg_session_n_past(const erg_session *s) { return s ? s->n_past : 0; }
+const char *erg_session_device(const erg_session *s) { return s ? s->device->info.name : ""; }
+
+erg_status erg_session_get_stats(const erg_session *s, erg_session_stats *stats) {
+    if (!s || !stats || stats->struct_size < sizeof(size_t))
+        return ERG_INVALID_ARGUMENT;
+    size_t want = stats->struct_size;
+    memcpy(stats, &s->stats, want < sizeof s->stats ? want : sizeof s->stats);
+    stats->struct_size = want;
+    return ERG_OK;
+}
