@@ -1,0 +1,77 @@
+/*
+ * bench.h: erg bench, the same model on every device: prefill (pp) and
+ * decode (tg) tokens per second, median and spread over repetitions after a
+ * warm-up, and decode speed next to the memory-bandwidth roofline measured
+ * in the same run.
+ */
+#ifndef ERG_BENCH_BENCH_H
+#define ERG_BENCH_BENCH_H
+
+#include "erg/erg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ERG_BENCH_MAX_LIST 16
+
+typedef struct erg_bench_params {
+    const char *models[ERG_BENCH_MAX_LIST];
+    size_t n_models;
+    int n_prompt[ERG_BENCH_MAX_LIST]; /* pp tests (0 entries: none) */
+    size_t n_n_prompt;
+    int n_gen[ERG_BENCH_MAX_LIST];    /* tg tests */
+    size_t n_n_gen;
+    int reps;
+    int threads;
+    const char *devices[ERG_BENCH_MAX_LIST]; /* names, "auto" allowed */
+    size_t n_devices;
+    bool progress;                   /* a progress line on stderr */
+} erg_bench_params;
+
+typedef struct erg_bench_record {
+    char model[256];       /* file name */
+    char model_type[24];   /* the file's type, e.g. "q4_0" */
+    double model_gib;      /* weights */
+    char device[32];
+    char test[24];         /* "pp128", "tg64" */
+    int n_prompt, n_gen, threads, reps;
+    double tps_median, tps_stddev;
+    double ms_per_token;
+    /* Decode only: bytes of weights read per token, and the roofline (the
+     * measured memory bandwidth over those bytes). */
+    double bytes_per_token;
+    double roofline_tps;
+    double roofline_fraction;
+} erg_bench_record;
+
+typedef struct erg_bench_results {
+    erg_bench_record *records;
+    size_t n, cap;
+    double mem_bw_gbps; /* read bandwidth measured in this run */
+    int mem_bw_threads;
+    char error[512];    /* why the run stopped, if it did */
+} erg_bench_results;
+
+/* Runs every (model, device, test). Stops at the first failure with the
+ * sentence in results->error. */
+erg_status erg_bench_run(erg_runtime *rt, const erg_bench_params *p, erg_bench_results *results);
+void erg_bench_results_free(erg_bench_results *r);
+
+/* Read bandwidth of main memory with n_threads threads, in GB/s (best of
+ * several passes over a buffer far larger than the caches). */
+erg_status erg_bench_memory_bandwidth(int n_threads, double *gbps);
+
+/* Bytes of weights one decoded token reads: every weight tensor, except
+ * that only one row of the token embedding is read (all of it when it is
+ * also the output projection). */
+double erg_bench_decode_bytes(const erg_model *model);
+
+/* The built-in default models: made by the model maker on first use and
+ * cached in $ERG_CACHE_DIR/models. Fills paths (up to cap), returns count,
+ * or -1 with the reason in err. */
+int erg_bench_default_models(const char **paths, int cap, char *err, size_t err_size);
+
+typedef enum { BENCH_OUT_TABLE, BENCH_OUT_JSON } erg_bench_output;
+void erg_bench_print(const erg_bench_results *r, erg_bench_output out);
+
+#endif
