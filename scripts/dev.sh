@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 / Ubuntu machine:
+#   scripts/dev.sh bench   install what is missing, build, run erg bench
+#   scripts/dev.sh test    install what is missing, build, run every test
+# Each stage prints how long it took. CI=true turns warnings into errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in
+  bench|test) ;;
+  *) echo "usage: scripts/dev.sh bench|test" >&2; exit 2 ;;
+esac
+
+stage() { # stage NAME COMMAND...
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "==> $name"
+  "$@"
+  echo "==> $name took $((SECONDS - t0)) s"
+}
+
+# Debian packages erg needs to build and test (the library itself needs only
+# libcjson; the rest are tools).
+packages=(build-essential cmake pkg-config libcjson-dev python3 python3-numpy)
+[ "$mode" = test ] && packages+=(clang libclang-rt-dev valgrind)
+
+install_packages() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "all packages present"
+    return
+  fi
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  echo "installing: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+jobs=$(nproc)
+werror=OFF
+[ "${CI:-}" = true ] && werror=ON
+
+build() { # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DERG_WERROR=$werror "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+}
+
+stage "install packages" install_packages
+stage "build (release)" build build -DCMAKE_BUILD_TYPE=Release
+
+if [ "$mode" = bench ]; then
+  stage "erg bench" build/bin/erg bench
+  exit 0
+fi
+
+stage "tests (release)" ctest --test-dir build --output-on-failure -j"$jobs" -LE fuzz
+stage "build (ASan + UBSan)" build build-sanitize -DCMAKE_BUILD_TYPE=Debug \
+  -DERG_SANITIZE=address,undefined
+stage "tests (ASan + UBSan)" ctest --test-dir build-sanitize --output-on-failure -j"$jobs" \
+  -L 'unit|conformance|api'
+stage "build (libFuzzer, clang)" env CC=clang bash -c \
+  "cmake -S . -B build-fuzz -DERG_WERROR=$werror -DCMAKE_BUILD_TYPE=RelWithDebInfo -DERG_FUZZ=ON \
+     -DERG_SANITIZE=address,undefined >/dev/null && cmake --build build-fuzz -j$jobs"
+stage "fuzz (60 s)" ctest --test-dir build-fuzz --output-on-failure -L fuzz
