@@ -19,14 +19,26 @@ typedef struct erg_backend_env {
     const erg_logger *log;
     int n_threads;            /* CPU threads (> 0) */
     const char *cpu_features; /* forced CPU kernel level, or NULL */
+    bool cpu_no_repack;       /* keep weights in the file's layout */
 } erg_backend_env;
 
-typedef struct erg_exec_options {
-    bool reference_math; /* exact dequantisation, F32 activations */
-} erg_exec_options;
+typedef struct erg_backend_device erg_backend_device;   /* defined by each backend */
+typedef struct erg_backend_exec erg_backend_exec;       /* defined by each backend */
+typedef struct erg_backend_weights erg_backend_weights; /* a device's copy of a model's weights */
 
-typedef struct erg_backend_device erg_backend_device; /* defined by each backend */
-typedef struct erg_backend_exec erg_backend_exec;     /* defined by each backend */
+/* One weight tensor of a model, as the graph refers to it (ext_id = index). */
+typedef struct erg_weight_desc {
+    erg_dtype dtype;
+    int64_t ne[4];
+    const void *data;  /* host address (the mapped file) */
+    size_t row_bytes;  /* bytes between rows */
+    bool matmul;       /* used as a matmul's weight matrix */
+} erg_weight_desc;
+
+typedef struct erg_exec_options {
+    bool reference_math;                /* exact dequantisation, F32 activations */
+    const erg_backend_weights *weights; /* the model's weights on this device, or NULL */
+} erg_exec_options;
 
 typedef struct erg_exec_stats {
     uint32_t n_dispatches; /* kernels launched by the last execute */
@@ -45,6 +57,14 @@ typedef struct erg_backend {
     /* Whether the device can run node n of g; the reason in why if not. */
     bool (*supports_node)(const erg_backend_device *dev, const erg_graph *g, const erg_node *n,
                           erg_diag *why);
+    /* Optional: the device's own copy of the weights where it gains from one
+     * (a faster layout, device memory), made once per model; executors read
+     * it through erg_exec_options.weights. NULL: weights are read in place.
+     * *bytes is the memory the copy holds. */
+    erg_status (*weights_prepare)(erg_backend_device *dev, const erg_weight_desc *weights,
+                                  size_t n, erg_backend_weights **out, size_t *bytes,
+                                  erg_diag *diag);
+    void (*weights_free)(erg_backend_weights *weights);
     /* Host-visible memory for weights, KV cache and activations. */
     void *(*host_alloc)(erg_backend_device *dev, size_t size);
     void (*host_free)(erg_backend_device *dev, void *ptr);

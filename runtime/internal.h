@@ -26,6 +26,7 @@ struct erg_runtime {
     erg_allocator alloc;
     erg_logger log;
     int n_threads;
+    bool cpu_no_repack;
     char cpu_features[16];
     char default_device[32];
     erg_rt_device *devices;
@@ -34,9 +35,20 @@ struct erg_runtime {
     char last_error[ERG_DIAG_MAX];
 };
 
+/* A model's weights as one device holds them (made on first use). */
+typedef struct erg_model_weights {
+    erg_backend_weights *weights; /* NULL: the device reads the mapped file */
+    bool prepared;
+    size_t bytes;
+    double seconds;
+} erg_model_weights;
+
 struct erg_model {
     erg_runtime *rt;
     erg_model_data *data;
+    erg_weight_desc *weight_descs; /* per GGUF tensor: what backends prepare from */
+    erg_model_weights *per_device; /* per runtime device */
+    pthread_mutex_t lock;          /* guards per_device */
     char last_error[ERG_DIAG_MAX];
 };
 
@@ -71,5 +83,14 @@ erg_status erg_rt_device_acquire(erg_runtime *rt, const char *name, erg_rt_devic
                                  erg_diag *diag);
 
 erg_backend_env erg_rt_backend_env(const erg_runtime *rt);
+
+/* Describes the model's weights for the backends (at load) and frees every
+ * device's copy (at destroy). */
+erg_status erg_rt_model_describe_weights(erg_model *m, erg_diag *diag);
+void erg_rt_model_free_weights(erg_model *m);
+
+/* The model's weights on dev, prepared by the device's backend on first use. */
+erg_status erg_rt_model_weights(erg_model *m, erg_rt_device *dev, const erg_model_weights **out,
+                                erg_diag *diag);
 
 #endif

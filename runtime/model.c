@@ -27,9 +27,12 @@ erg_status erg_model_load(erg_runtime *rt, const char *path, const erg_model_opt
         return erg_rt_set_error(rt->last_error,
                                 erg_fail(&diag, ERG_OUT_OF_MEMORY, "model handle"), &diag);
     m->rt = rt;
+    pthread_mutex_init(&m->lock, NULL);
     st = erg_model_data_open(&rt->alloc, path, o.no_mmap, &m->data, &diag);
+    if (st == ERG_OK)
+        st = erg_rt_model_describe_weights(m, &diag);
     if (st != ERG_OK) {
-        erg_free(&rt->alloc, m);
+        erg_model_destroy(m);
         return erg_rt_set_error(rt->last_error, st, &diag);
     }
     const erg_hparams *hp = &m->data->hp;
@@ -44,7 +47,9 @@ erg_status erg_model_load(erg_runtime *rt, const char *path, const erg_model_opt
 void erg_model_destroy(erg_model *m) {
     if (!m)
         return;
+    erg_rt_model_free_weights(m);
     erg_model_data_free(m->data);
+    pthread_mutex_destroy(&m->lock);
     erg_free(&m->rt->alloc, m);
 }
 

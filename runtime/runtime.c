@@ -25,6 +25,7 @@ erg_backend_env erg_rt_backend_env(const erg_runtime *rt) {
         .log = &rt->log,
         .n_threads = rt->n_threads,
         .cpu_features = rt->cpu_features[0] ? rt->cpu_features : NULL,
+        .cpu_no_repack = rt->cpu_no_repack,
     };
     return env;
 }
@@ -120,6 +121,8 @@ erg_status erg_runtime_create(const erg_runtime_options *options, erg_runtime **
     rt->n_threads = o.n_threads > 0 ? o.n_threads : default_threads();
     const char *features = o.cpu_features ? o.cpu_features : getenv("ERG_CPU_FEATURES");
     snprintf(rt->cpu_features, sizeof rt->cpu_features, "%s", features ? features : "");
+    const char *repack = getenv("ERG_CPU_REPACK");
+    rt->cpu_no_repack = o.cpu_no_repack || (repack && strcmp(repack, "0") == 0);
     const char *dev = getenv("ERG_DEVICE");
     snprintf(rt->default_device, sizeof rt->default_device, "%s", dev && *dev ? dev : "auto");
     if (o.n_threads < 0)

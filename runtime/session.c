@@ -80,8 +80,13 @@ erg_status erg_session_create(erg_model *model, const erg_session_options *optio
     erg_status st = erg_rt_device_acquire(rt, o.device, &s->device, &diag);
     if (st == ERG_OK)
         st = alloc_kv(s, o.kv_type == ERG_KV_F32 ? ERG_DT_F32 : ERG_DT_F16, &diag);
+    const erg_model_weights *weights = NULL;
+    if (st == ERG_OK)
+        st = erg_rt_model_weights(model, s->device, &weights, &diag);
     if (st == ERG_OK) {
-        erg_exec_options eo = {.reference_math = o.reference_math};
+        s->stats.weight_copy_bytes = weights->bytes;
+        s->stats.weight_prepare_seconds = weights->seconds;
+        erg_exec_options eo = {.reference_math = o.reference_math, .weights = weights->weights};
         st = s->device->backend->exec_create(s->device->open, &eo, &s->exec, &diag);
     }
     if (st != ERG_OK) {

@@ -4,6 +4,7 @@
 
 #include "backends/cpu/cpu_device.h"
 #include "backends/cpu/cpu_ops.h"
+#include "backends/cpu/cpu_weights.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +75,7 @@ static erg_status cpu_open(const erg_backend_env *env, size_t index, erg_backend
     dev->alloc = erg_allocator_or_default(env->alloc);
     dev->log = env->log;
     dev->n_threads = env->n_threads;
+    dev->no_repack = env->cpu_no_repack;
     erg_cpu_info_probe(&dev->info);
     erg_cpu_level level = ERG_CPU_SCALAR;
     erg_status st = pick_level(env, &dev->info, &level, diag);
@@ -117,6 +119,8 @@ const erg_backend erg_cpu_backend = {
     .open = cpu_open,
     .close = cpu_close,
     .supports_node = cpu_supports_node,
+    .weights_prepare = erg_cpu_weights_prepare,
+    .weights_free = erg_cpu_weights_free,
     .host_alloc = cpu_host_alloc,
     .host_free = cpu_host_free,
     .exec_create = erg_cpu_exec_create,

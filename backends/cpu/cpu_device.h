@@ -10,6 +10,7 @@ struct erg_backend_device {
     const erg_allocator *alloc;
     const erg_logger *log;
     int n_threads;
+    bool no_repack; /* keep weights in the file's layout */
     erg_cpu_info info;
     const erg_cpu_kernels *kernels;
 };

@@ -1,27 +1,57 @@
 /*
- * The CPU executor: compile picks each node's op and sizes one scratch
- * buffer (nodes run one after another, so they share it); execute runs the
- * nodes in order on every thread of the pool, with a barrier after each
- * phase of each node.
+ * The CPU executor. Compile makes a schedule: each node's op, whether it is
+ * small enough for thread 0 alone, where its scratch memory is, and where
+ * the threads must meet at a barrier. Execute runs the schedule on every
+ * thread of the pool.
+ *
+ * Barriers come only where memory says so: a node waits for the ones before
+ * it (since the last barrier) when it reads what they wrote, or writes what
+ * they read or wrote, unless all of them ran on the same thread (thread 0,
+ * in program order). A decode step thus meets about a third as often as a
+ * barrier after every node would. Nodes between two barriers get separate
+ * scratch regions, so scratch never creates a hazard.
  */
 #include "backends/cpu/cpu_device.h"
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/threadpool.h"
 
+#include "base/checked.h"
+
 #include <string.h>
+
+/* Nodes smaller than this run on thread 0 alone: shorter than the wait at a
+ * barrier they would otherwise cost every thread. */
+#define SINGLE_ELEMENTS 32768
+#define SINGLE_MATMUL_MACS (256 * 1024)
+
+typedef struct node_plan {
+    const erg_cpu_op *op; /* NULL: nothing to run (views) */
+    bool single;          /* thread 0 alone runs it */
+    bool barrier_before;
+    bool phase_barrier;   /* threads meet between its phases */
+    size_t work_offset;
+} node_plan;
+
+/* A byte range a node reads or writes, while its epoch lasts. */
+typedef struct access {
+    uintptr_t lo, hi;
+    bool write, single;
+} access;
 
 struct erg_backend_exec {
     erg_backend_device *dev;
     erg_threadpool *pool;
     bool reference_math;
+    const erg_backend_weights *weights;
     /* Compiled state of the current graph. */
-    const erg_cpu_op **ops; /* per node; NULL: nothing to run (views) */
-    size_t ops_cap;
-    atomic_int *chunks;     /* per node and phase */
-    size_t chunks_cap;
+    node_plan *plan;
+    size_t plan_cap;
+    atomic_int *chunks; /* per node and phase */
+    access *epoch;      /* accesses since the last barrier (compile scratch) */
+    size_t epoch_cap;
     void *work;
     size_t work_cap;
-    const erg_graph *g;     /* the graph being executed */
+    const erg_graph *g; /* the graph being executed */
 };
 
 erg_status erg_cpu_exec_create(erg_backend_device *dev, const erg_exec_options *opts,
@@ -32,6 +62,7 @@ erg_status erg_cpu_exec_create(erg_backend_device *dev, const erg_exec_options *
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "CPU executor");
     e->dev = dev;
     e->reference_math = opts && opts->reference_math;
+    e->weights = opts ? opts->weights : NULL;
     erg_status st = erg_threadpool_create(dev->alloc, dev->n_threads, &e->pool, diag);
     if (st != ERG_OK) {
         erg_free(dev->alloc, e);
@@ -46,50 +77,115 @@ void erg_cpu_exec_free(erg_backend_exec *e) {
         return;
     const erg_allocator *a = e->dev->alloc;
     erg_threadpool_free(e->pool);
-    erg_free(a, e->ops);
+    erg_free(a, e->plan);
     erg_free(a, e->chunks);
+    erg_free(a, e->epoch);
     erg_free(a, e->work);
     erg_free(a, e);
 }
 
-erg_status erg_cpu_exec_compile(erg_backend_exec *e, const erg_graph *g, erg_diag *diag) {
+static bool is_single(const erg_graph *g, const erg_node *n) {
+    const erg_tensor *d = &g->tensors[n->dst];
+    if (n->op == ERG_OP_MATMUL)
+        return erg_tensor_nelements(d) * g->tensors[n->src[0]].ne[0] <= SINGLE_MATMUL_MACS;
+    return erg_tensor_nelements(d) <= SINGLE_ELEMENTS;
+}
+
+static access range_of(const erg_graph *g, int32_t id, bool write, bool single) {
+    uintptr_t lo = (uintptr_t)erg_tensor_host_data(g, id);
+    return (access){lo, lo + erg_tensor_nbytes(&g->tensors[id]), write, single};
+}
+
+/* Whether node n must wait for the epoch's accesses. */
+static bool conflicts(const erg_graph *g, const erg_node *n, bool single, const access *epoch,
+                      size_t n_epoch) {
+    for (size_t i = 0; i < n_epoch; i++) {
+        const access *e = &epoch[i];
+        if (single && e->single)
+            continue; /* both on thread 0, in order */
+        for (int s = 0; s <= n->n_src; s++) {
+            bool write = s == n->n_src;
+            if (!write && !e->write)
+                continue; /* two reads never conflict */
+            access mine = range_of(g, write ? n->dst : n->src[s], write, single);
+            if (mine.lo < e->hi && e->lo < mine.hi)
+                return true;
+        }
+    }
+    return false;
+}
+
+static erg_status grow_plan(erg_backend_exec *e, size_t n_nodes, erg_diag *diag) {
+    if (n_nodes <= e->plan_cap)
+        return ERG_OK;
     const erg_allocator *a = e->dev->alloc;
+    node_plan *plan = erg_malloc(a, n_nodes * sizeof *plan);
+    atomic_int *chunks = erg_malloc(a, n_nodes * ERG_CPU_MAX_PHASES * sizeof *chunks);
+    access *epoch = erg_malloc(a, n_nodes * (ERG_MAX_SRC + 1) * sizeof *epoch);
+    if (!plan || !chunks || !epoch) {
+        erg_free(a, plan);
+        erg_free(a, chunks);
+        erg_free(a, epoch);
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "CPU plan of %zu nodes", n_nodes);
+    }
+    erg_free(a, e->plan);
+    erg_free(a, e->chunks);
+    erg_free(a, e->epoch);
+    e->plan = plan;
+    e->chunks = chunks;
+    e->epoch = epoch;
+    e->plan_cap = e->epoch_cap = n_nodes;
+    return ERG_OK;
+}
+
+erg_status erg_cpu_exec_compile(erg_backend_exec *e, const erg_graph *g, erg_diag *diag) {
     const erg_cpu_kernels *k = e->dev->kernels;
     int nth = erg_threadpool_size(e->pool);
-    if (g->n_nodes > e->ops_cap) {
-        const erg_cpu_op **ops = erg_malloc(a, g->n_nodes * sizeof *ops);
-        atomic_int *chunks = erg_malloc(a, g->n_nodes * ERG_CPU_MAX_PHASES * sizeof *chunks);
-        if (!ops || !chunks) {
-            erg_free(a, ops);
-            erg_free(a, chunks);
-            return erg_fail(diag, ERG_OUT_OF_MEMORY, "CPU plan of %zu nodes", g->n_nodes);
-        }
-        erg_free(a, e->ops);
-        erg_free(a, e->chunks);
-        e->ops = ops;
-        e->chunks = chunks;
-        e->ops_cap = e->chunks_cap = g->n_nodes;
-    }
-    size_t work = 0;
+    ERG_RETURN_IF_ERROR(grow_plan(e, g->n_nodes, diag));
+    size_t work = 0, epoch_work = 0, n_epoch = 0;
+    erg_cpu_op_args sizing = {.k = k, .g = g, .reference_math = e->reference_math,
+                              .weights = e->weights};
     for (size_t i = 0; i < g->n_nodes; i++) {
         const erg_node *n = &g->nodes[i];
-        const erg_cpu_op *op = erg_op_is_view(n->op) ? NULL : erg_cpu_op_for(n->op);
+        node_plan *p = &e->plan[i];
+        memset(p, 0, sizeof *p);
+        if (erg_op_is_view(n->op))
+            continue;
+        const erg_cpu_op *op = erg_cpu_op_for(n->op);
         erg_diag why = {{0}};
-        if (!erg_op_is_view(n->op) && (!op || (op->supports && !op->supports(g, n, k, &why))))
+        if (!op || (op->supports && !op->supports(g, n, k, &why)))
             return erg_fail(diag, ERG_UNSUPPORTED, "cpu (%s) cannot run node %zu (%s): %s",
                             k->name, i, erg_op_name(n->op), op ? why.msg : "no kernel");
-        e->ops[i] = op;
-        if (op && op->work_size) {
-            size_t w = op->work_size(g, n, k, nth, e->reference_math);
-            if (w > work)
-                work = w;
+        p->op = op;
+        p->single = nth == 1 || is_single(g, n);
+        sizing.node = n;
+        sizing.nth = p->single ? 1 : nth;
+        p->phase_barrier = !p->single && op->n_phases > 1 &&
+                           (!op->phase_barrier || op->phase_barrier(&sizing));
+        if (n_epoch && conflicts(g, n, p->single, e->epoch, n_epoch)) {
+            p->barrier_before = true;
+            n_epoch = 0;
+            epoch_work = 0;
         }
+        /* A barrier inside the node ends the epoch for what follows. */
+        if (p->phase_barrier) {
+            n_epoch = 0;
+            epoch_work = 0;
+        }
+        for (int s = 0; s <= n->n_src; s++)
+            e->epoch[n_epoch++] = range_of(g, s == n->n_src ? n->dst : n->src[s], s == n->n_src,
+                                           p->single);
+        size_t w = op->work_size ? erg_align_up(op->work_size(&sizing), 64) : 0;
+        p->work_offset = epoch_work;
+        epoch_work += w;
+        if (epoch_work > work)
+            work = epoch_work;
     }
     if (work > e->work_cap) {
-        void *buf = erg_aligned_alloc(a, work, 64);
+        void *buf = erg_aligned_alloc(e->dev->alloc, work, 64);
         if (!buf)
             return erg_fail(diag, ERG_OUT_OF_MEMORY, "CPU scratch of %zu bytes", work);
-        erg_free(a, e->work);
+        erg_free(e->dev->alloc, e->work);
         e->work = buf;
         e->work_cap = work;
     }
@@ -103,20 +199,26 @@ static void run_nodes(void *arg, int ith, int nth) {
     erg_cpu_op_args args = {
         .k = e->dev->kernels,
         .g = g,
-        .ith = ith,
-        .nth = nth,
-        .work = e->work,
         .reference_math = e->reference_math,
+        .weights = e->weights,
     };
     for (size_t i = 0; i < g->n_nodes; i++) {
-        const erg_cpu_op *op = e->ops[i];
-        if (!op)
+        const node_plan *p = &e->plan[i];
+        if (!p->op)
+            continue;
+        if (p->barrier_before)
+            erg_threadpool_barrier(e->pool);
+        if (p->single && ith != 0)
             continue;
         args.node = &g->nodes[i];
-        for (int p = 0; p < op->n_phases; p++) {
-            args.chunk = &e->chunks[i * ERG_CPU_MAX_PHASES + (size_t)p];
-            op->run(&args, p);
-            erg_threadpool_barrier(e->pool);
+        args.ith = p->single ? 0 : ith;
+        args.nth = p->single ? 1 : nth;
+        args.work = (char *)e->work + p->work_offset;
+        for (int ph = 0; ph < p->op->n_phases; ph++) {
+            args.chunk = &e->chunks[i * ERG_CPU_MAX_PHASES + (size_t)ph];
+            p->op->run(&args, ph);
+            if (p->phase_barrier && ph + 1 < p->op->n_phases)
+                erg_threadpool_barrier(e->pool);
         }
     }
 }
@@ -129,7 +231,7 @@ erg_status erg_cpu_exec_execute(erg_backend_exec *e, const erg_graph *g, erg_exe
     for (size_t i = 0; i < g->n_nodes; i++) {
         for (int p = 0; p < ERG_CPU_MAX_PHASES; p++)
             atomic_init(&e->chunks[i * ERG_CPU_MAX_PHASES + (size_t)p], 0);
-        dispatches += e->ops[i] != NULL;
+        dispatches += e->plan[i].op != NULL;
     }
     erg_threadpool_run(e->pool, run_nodes, e);
     stats->n_dispatches = dispatches;

@@ -7,7 +7,7 @@
 #ifndef ERG_CPU_OPS_H
 #define ERG_CPU_OPS_H
 
-#include "backends/cpu/kernels.h"
+#include "backends/cpu/cpu_weights.h"
 #include "graph/ir.h"
 
 #include <stdatomic.h>
@@ -20,14 +20,16 @@ typedef struct erg_cpu_op_args {
     void *work;         /* the node's scratch memory, shared by its threads */
     atomic_int *chunk;  /* chunk counter of the current phase, starts at 0 */
     bool reference_math;
+    const erg_backend_weights *weights; /* the model's packed weights, or NULL */
 } erg_cpu_op_args;
 
 typedef struct erg_cpu_op {
     void (*run)(const erg_cpu_op_args *a, int phase);
     int n_phases;
-    /* Scratch bytes the node needs (NULL: none). */
-    size_t (*work_size)(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k, int nth,
-                        bool reference_math);
+    /* Scratch bytes the node needs (NULL: none); a's ith and work unused. */
+    size_t (*work_size)(const erg_cpu_op_args *a);
+    /* Whether the threads must meet between phases (NULL: yes). */
+    bool (*phase_barrier)(const erg_cpu_op_args *a);
     /* Whether the kernels can run the node (NULL: always); why if not. */
     bool (*supports)(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k,
                      erg_diag *why);

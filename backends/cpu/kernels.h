@@ -66,6 +66,32 @@ size_t erg_cpu_act_row_size(erg_cpu_act_format f, int64_t k);
 typedef void (*erg_cpu_gemm_fn)(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
                                 size_t lda, int64_t nc, float *c, size_t ldc);
 
+/*
+ * Packed weight layouts: the CPU backend's own copy of a weight matrix in
+ * an order its kernels read faster (made once per model, cpu_weights.c).
+ *
+ * q4_0x8: q4_0 rows interleaved by groups of 8. For each block index b a
+ * 144-byte group holds the 8 rows' scales, then 4 chunks of 32 bytes, chunk
+ * c holding bytes 4c..4c+3 of each row's qs (row 0 first). The low nibbles
+ * of a chunk are elements 4c..4c+3 of the 8 rows, the high nibbles elements
+ * 16+4c..16+4c+3: one load and a mask give 8 rows x 4 values, which meet a
+ * broadcast of 4 activation values.
+ */
+typedef enum erg_cpu_pack {
+    ERG_CPU_PACK_NONE = 0,
+    ERG_CPU_PACK_Q4_0X8,
+    ERG_CPU_PACK_COUNT
+} erg_cpu_pack;
+
+#define ERG_CPU_PACK_ROWS 8
+
+typedef struct erg_cpu_block_q4_0x8 {
+    erg_f16 d[ERG_CPU_PACK_ROWS];
+    uint8_t qs[4][ERG_CPU_PACK_ROWS][4];
+} erg_cpu_block_q4_0x8;
+
+_Static_assert(sizeof(erg_cpu_block_q4_0x8) == 8 * sizeof(erg_block_q4_0), "q4_0x8 layout");
+
 typedef struct erg_cpu_matmul_kernel {
     erg_cpu_act_format act_format;
     erg_cpu_gemm_fn gemm; /* NULL: weight type not supported */
@@ -77,6 +103,10 @@ typedef struct erg_cpu_kernels {
 
     /* Matmul, per weight dtype (index = erg_dtype). */
     erg_cpu_matmul_kernel matmul[ERG_DT_COUNT];
+    /* Matmul on packed weights, per layout. Rows come in groups of 8: w is
+     * the first group of the rows [r0, r0 + nr), nr a multiple of 8, and ldw
+     * the bytes of one group. */
+    erg_cpu_matmul_kernel matmul_packed[ERG_CPU_PACK_COUNT];
 
     /* Activation quantisers: k floats -> format (k a multiple of 32 / 256). */
     void (*quantize_q8a)(const float *x, void *y, int64_t k);

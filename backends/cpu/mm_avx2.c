@@ -125,4 +125,5 @@ void erg_cpu_mm_init_avx2(erg_cpu_kernels *k) {
     k->matmul[ERG_DT_BF16] = (erg_cpu_matmul_kernel){ERG_ACT_F32, gemm_bf16};
     erg_cpu_mm_init_avx2_q8a(k);
     erg_cpu_mm_init_avx2_kquants(k);
+    erg_cpu_mm_init_avx2_packed(k);
 }

@@ -205,6 +205,33 @@ static inline float dot_kquant_row(erg_dtype t, int64_t k, const uint8_t *w,
     return s;
 }
 
+/* ---- packed q4_0x8 ------------------------------------------------------------ */
+
+/* The packed layout holds the same bytes: rebuild row r's block and take the
+ * plain block's dot product. */
+static void gemm_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
+                        size_t lda, int64_t nc, float *c, size_t ldc) {
+    int64_t nb = k / ERG_QK;
+    for (int64_t col = 0; col < nc; col++) {
+        const erg_cpu_block_q8a *ac = (const erg_cpu_block_q8a *)((const char *)a + (size_t)col * lda);
+        for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
+            const erg_cpu_block_q4_0x8 *grp =
+                (const erg_cpu_block_q4_0x8 *)((const char *)w + (size_t)g * ldw);
+            for (int r = 0; r < ERG_CPU_PACK_ROWS; r++) {
+                float s = 0.0f;
+                for (int64_t b = 0; b < nb; b++) {
+                    erg_block_q4_0 blk;
+                    blk.d = grp[b].d[r];
+                    for (int q = 0; q < 4; q++)
+                        memcpy(blk.qs + 4 * q, grp[b].qs[q][r], 4);
+                    s += dot_q8a_block(ERG_DT_Q4_0, (const uint8_t *)&blk, ac + b);
+                }
+                c[g * ERG_CPU_PACK_ROWS + r + (size_t)col * ldc] = s;
+            }
+        }
+    }
+}
+
 /* ---- the gemm entry points ----------------------------------------------- */
 
 static inline void gemm_generic(erg_dtype t, int64_t k, const void *w, size_t ldw, int64_t nr,
@@ -256,4 +283,5 @@ void erg_cpu_mm_init_scalar(erg_cpu_kernels *k) {
     k->matmul[ERG_DT_Q4_K] = (erg_cpu_matmul_kernel){ERG_ACT_Q8K, gemm_q4_k};
     k->matmul[ERG_DT_Q5_K] = (erg_cpu_matmul_kernel){ERG_ACT_Q8K, gemm_q5_k};
     k->matmul[ERG_DT_Q6_K] = (erg_cpu_matmul_kernel){ERG_ACT_Q8K, gemm_q6_k};
+    k->matmul_packed[ERG_CPU_PACK_Q4_0X8] = (erg_cpu_matmul_kernel){ERG_ACT_Q8A, gemm_q4_0x8};
 }

@@ -4,11 +4,8 @@
 
 #include <string.h>
 
-static size_t work_size(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k, int nth,
-                        bool reference_math) {
-    (void)k;
-    (void)reference_math;
-    return (size_t)nth * (size_t)g->tensors[n->src[0]].ne[0] * sizeof(float);
+static size_t work_size(const erg_cpu_op_args *a) {
+    return (size_t)a->nth * (size_t)a->g->tensors[a->node->src[0]].ne[0] * sizeof(float);
 }
 
 static void run(const erg_cpu_op_args *a, int phase) {
@@ -47,4 +44,4 @@ static void run(const erg_cpu_op_args *a, int phase) {
     }
 }
 
-const erg_cpu_op erg_cpu_op_cpy = {run, 1, work_size, NULL};
+const erg_cpu_op erg_cpu_op_cpy = {run, 1, work_size, NULL, NULL};

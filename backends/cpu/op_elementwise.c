@@ -77,9 +77,9 @@ static void run_scale(const erg_cpu_op_args *a, int phase) {
     erg_cpu_for_rows(a, scale_row);
 }
 
-const erg_cpu_op erg_cpu_op_add = {run_add, 1, NULL, NULL};
-const erg_cpu_op erg_cpu_op_mul = {run_mul, 1, NULL, NULL};
-const erg_cpu_op erg_cpu_op_swiglu = {run_swiglu, 1, NULL, NULL};
-const erg_cpu_op erg_cpu_op_silu = {run_silu, 1, NULL, NULL};
-const erg_cpu_op erg_cpu_op_gelu = {run_gelu, 1, NULL, NULL};
-const erg_cpu_op erg_cpu_op_scale = {run_scale, 1, NULL, NULL};
+const erg_cpu_op erg_cpu_op_add = {run_add, 1, NULL, NULL, NULL};
+const erg_cpu_op erg_cpu_op_mul = {run_mul, 1, NULL, NULL, NULL};
+const erg_cpu_op erg_cpu_op_swiglu = {run_swiglu, 1, NULL, NULL, NULL};
+const erg_cpu_op erg_cpu_op_silu = {run_silu, 1, NULL, NULL, NULL};
+const erg_cpu_op erg_cpu_op_gelu = {run_gelu, 1, NULL, NULL, NULL};
+const erg_cpu_op erg_cpu_op_scale = {run_scale, 1, NULL, NULL, NULL};

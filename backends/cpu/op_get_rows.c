@@ -27,4 +27,4 @@ static bool supports(const erg_graph *g, const erg_node *n, const erg_cpu_kernel
     return false;
 }
 
-const erg_cpu_op erg_cpu_op_get_rows = {run, 1, NULL, supports};
+const erg_cpu_op erg_cpu_op_get_rows = {run, 1, NULL, NULL, supports};

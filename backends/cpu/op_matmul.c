@@ -2,9 +2,11 @@
  * MATMUL: dst[n, m, b2, b3] = sum_k W[k, n, b2/r2, b3/r3] * X[k, m, b2, b3].
  *
  * Phase 0 converts the activation columns X into the format the weight
- * type's kernel reads (8-bit blocks for quantized weights), once, into the
- * node's scratch. Phase 1 cuts the output into chunks of rows x columns that
- * threads take from a shared counter, and runs the kernel on each.
+ * type's kernel reads (8-bit blocks for quantized weights) into the node's
+ * scratch: split across threads, or, for a few columns (decode), by every
+ * thread for itself so that no barrier is needed. Phase 1 cuts the output
+ * into chunks of rows x columns that threads take from a shared counter, and
+ * runs the kernel on each; weights the device packed use the packed kernel.
  *
  * With reference_math, quantized weights are instead dequantised exactly,
  * a few rows at a time, and multiplied in F32 with the F32 activations.
@@ -12,6 +14,9 @@
 #include "backends/cpu/cpu_ops.h"
 
 #define REF_ROWS 16 /* rows dequantised at a time on the reference path */
+/* Up to this many activation columns (decode), every thread converts them
+ * for itself: cheaper than making the other threads wait at a barrier. */
+#define PRIVATE_COLS 4
 
 typedef struct mm_geom {
     const erg_tensor *w, *x, *y;
@@ -19,13 +24,16 @@ typedef struct mm_geom {
     char *yd;
     int64_t K, N, M, B2, B3, r2, r3;
     erg_cpu_matmul_kernel kern;
+    const erg_cpu_packed_weight *packed; /* the weight in a packed layout, or NULL */
     bool reference;  /* dequantise rows, F32 activations */
     bool convert;    /* phase 0 converts the activations */
+    bool private_act; /* few columns: each thread converts them all for itself */
     size_t act_row;  /* bytes of one converted activation column */
 } mm_geom;
 
-static void geom(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k, bool ref,
-                 mm_geom *m) {
+static void geom(const erg_cpu_op_args *a, mm_geom *m) {
+    const erg_graph *g = a->g;
+    const erg_node *n = a->node;
     m->w = &g->tensors[n->src[0]];
     m->x = &g->tensors[n->src[1]];
     m->y = &g->tensors[n->dst];
@@ -39,21 +47,38 @@ static void geom(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k
     m->B3 = m->x->ne[3];
     m->r2 = m->B2 / m->w->ne[2];
     m->r3 = m->B3 / m->w->ne[3];
-    m->reference = ref && erg_dtype_get((int)m->w->dtype)->quantized;
-    m->kern = k->matmul[m->reference ? ERG_DT_F32 : m->w->dtype];
+    m->reference = a->reference_math && erg_dtype_get((int)m->w->dtype)->quantized;
+    m->packed = m->reference || m->w->kind != ERG_TENSOR_WEIGHT
+                    ? NULL
+                    : erg_cpu_weights_packed(a->weights, m->w->ext_id);
+    m->kern = m->packed        ? a->k->matmul_packed[m->packed->pack]
+              : m->reference   ? a->k->matmul[ERG_DT_F32]
+                               : a->k->matmul[m->w->dtype];
     m->convert = !m->reference && m->kern.act_format != ERG_ACT_F32;
+    m->private_act = m->convert && m->M * m->B2 * m->B3 <= PRIVATE_COLS;
     m->act_row = erg_cpu_act_row_size(m->kern.act_format, m->K);
 }
 
-static size_t work_size(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k, int nth,
-                        bool reference_math) {
+static size_t work_size(const erg_cpu_op_args *a) {
     mm_geom m;
-    geom(g, n, k, reference_math, &m);
+    geom(a, &m);
     if (m.reference)
-        return (size_t)nth * REF_ROWS * (size_t)m.K * sizeof(float);
+        return (size_t)a->nth * REF_ROWS * (size_t)m.K * sizeof(float);
     if (m.convert)
-        return (size_t)(m.M * m.B2 * m.B3) * m.act_row;
+        return (size_t)(m.private_act ? a->nth : 1) * (size_t)(m.M * m.B2 * m.B3) * m.act_row;
     return 0;
+}
+
+static bool phase_barrier(const erg_cpu_op_args *a) {
+    mm_geom m;
+    geom(a, &m);
+    return m.convert && !m.private_act;
+}
+
+/* Where this thread's converted activation columns are. */
+static char *act_columns(const erg_cpu_op_args *a, const mm_geom *m) {
+    size_t bytes = (size_t)(m->M * m->B2 * m->B3) * m->act_row;
+    return (char *)a->work + (m->private_act ? (size_t)a->ith * bytes : 0);
 }
 
 static bool supports(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k,
@@ -73,22 +98,26 @@ static bool supports(const erg_graph *g, const erg_node *n, const erg_cpu_kernel
 
 /* Phase 0: activation column c = m + M * (b2 + B2 * b3) goes to work + c * act_row. */
 static void convert_columns(const erg_cpu_op_args *a, const mm_geom *m) {
-    int64_t n_cols = m->M * m->B2 * m->B3, c0, c1;
-    erg_cpu_split(n_cols, a->ith, a->nth, &c0, &c1);
+    int64_t n_cols = m->M * m->B2 * m->B3, c0 = 0, c1 = n_cols;
+    if (!m->private_act)
+        erg_cpu_split(n_cols, a->ith, a->nth, &c0, &c1);
+    char *cols = act_columns(a, m);
     void (*quantize)(const float *, void *, int64_t) =
         m->kern.act_format == ERG_ACT_Q8K ? a->k->quantize_q8k : a->k->quantize_q8a;
     for (int64_t c = c0; c < c1; c++) {
         int64_t mm = c % m->M, b2 = (c / m->M) % m->B2, b3 = c / (m->M * m->B2);
         const float *x = (const float *)erg_cpu_row_ptr((void *)m->xd, m->x, mm, b2, b3);
-        quantize(x, (char *)a->work + c * (int64_t)m->act_row, m->K);
+        quantize(x, cols + c * (int64_t)m->act_row, m->K);
     }
 }
 
-/* Rows x columns of one chunk. Decode (one column) cuts only rows; prefill
- * cuts tiles that keep a block of weights and activations in cache. */
+/* Rows x columns of one chunk. Decode (one column) cuts only rows, into
+ * about 4 chunks per thread: long enough streams for the prefetchers, enough
+ * chunks to even out threads that run at different speeds. Prefill cuts
+ * tiles that keep a block of weights and activations in cache. */
 static void chunk_shape(const mm_geom *m, int nth, int64_t *rows, int64_t *cols) {
     if (m->M == 1) {
-        int64_t per = (m->N + 8 * nth - 1) / (8 * nth);
+        int64_t per = (m->N + 4 * nth - 1) / (4 * nth);
         *rows = per < 16 ? 16 : (per + 15) / 16 * 16;
         *cols = 1;
     } else {
@@ -121,13 +150,21 @@ static void multiply_chunks(const erg_cpu_op_args *a, const mm_geom *m) {
         int64_t r0 = rc * rows, c0 = cc * cols;
         int64_t nr = m->N - r0 < rows ? m->N - r0 : rows;
         int64_t nc = m->M - c0 < cols ? m->M - c0 : cols;
-        const char *w = erg_cpu_row_ptr((void *)m->wd, m->w, r0, b2 / m->r2, b3 / m->r3);
+        const char *w;
+        size_t ldw;
+        if (m->packed) { /* rows come in groups of 8; chunks start on a group */
+            w = (const char *)m->packed->data + (size_t)(r0 / ERG_CPU_PACK_ROWS) * m->packed->group_bytes;
+            ldw = m->packed->group_bytes;
+        } else {
+            w = erg_cpu_row_ptr((void *)m->wd, m->w, r0, b2 / m->r2, b3 / m->r3);
+            ldw = m->w->nb[1];
+        }
         float *y = (float *)erg_cpu_row_ptr(m->yd, m->y, c0, b2, b3) + r0;
         const char *x;
         size_t lda;
         if (m->convert) {
             lda = m->act_row;
-            x = (const char *)a->work + (c0 + m->M * (b2 + m->B2 * b3)) * (int64_t)lda;
+            x = act_columns(a, m) + (c0 + m->M * (b2 + m->B2 * b3)) * (int64_t)lda;
         } else {
             lda = m->x->nb[1];
             x = erg_cpu_row_ptr((void *)m->xd, m->x, c0, b2, b3);
@@ -135,13 +172,13 @@ static void multiply_chunks(const erg_cpu_op_args *a, const mm_geom *m) {
         if (m->reference)
             gemm_reference(a, m, w, nr, x, lda, nc, y);
         else
-            m->kern.gemm(m->K, w, m->w->nb[1], nr, x, lda, nc, y, (size_t)m->N);
+            m->kern.gemm(m->K, w, ldw, nr, x, lda, nc, y, (size_t)m->N);
     }
 }
 
 static void run(const erg_cpu_op_args *a, int phase) {
     mm_geom m;
-    geom(a->g, a->node, a->k, a->reference_math, &m);
+    geom(a, &m);
     if (phase == 0) {
         if (m.convert)
             convert_columns(a, &m);
@@ -150,4 +187,4 @@ static void run(const erg_cpu_op_args *a, int phase) {
     }
 }
 
-const erg_cpu_op erg_cpu_op_matmul = {run, 2, work_size, supports};
+const erg_cpu_op erg_cpu_op_matmul = {run, 2, work_size, phase_barrier, supports};

@@ -16,4 +16,4 @@ static void run(const erg_cpu_op_args *a, int phase) {
     erg_cpu_for_rows(a, norm_row);
 }
 
-const erg_cpu_op erg_cpu_op_rms_norm = {run, 1, NULL, NULL};
+const erg_cpu_op erg_cpu_op_rms_norm = {run, 1, NULL, NULL, NULL};

@@ -7,13 +7,9 @@
 #include <math.h>
 #include <string.h>
 
-static size_t work_size(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k, int nth,
-                        bool reference_math) {
-    (void)k;
-    (void)nth;
-    (void)reference_math;
-    const erg_tensor *t0 = &g->tensors[n->src[0]];
-    return (size_t)t0->ne[2] * (size_t)n->iparams[ERG_ROPE_I_N_DIMS] * sizeof(float);
+static size_t work_size(const erg_cpu_op_args *a) {
+    const erg_tensor *t0 = &a->g->tensors[a->node->src[0]];
+    return (size_t)t0->ne[2] * (size_t)a->node->iparams[ERG_ROPE_I_N_DIMS] * sizeof(float);
 }
 
 static void fill_table(const erg_cpu_op_args *a) {
@@ -66,4 +62,4 @@ static void run(const erg_cpu_op_args *a, int phase) {
         erg_cpu_for_rows(a, rotate_row);
 }
 
-const erg_cpu_op erg_cpu_op_rope = {run, 2, work_size, NULL};
+const erg_cpu_op erg_cpu_op_rope = {run, 2, work_size, NULL, NULL};

@@ -32,4 +32,4 @@ static void run(const erg_cpu_op_args *a, int phase) {
     erg_cpu_for_rows(a, softmax_row);
 }
 
-const erg_cpu_op erg_cpu_op_softmax = {run, 1, NULL, NULL};
+const erg_cpu_op erg_cpu_op_softmax = {run, 1, NULL, NULL, NULL};

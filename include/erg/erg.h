@@ -40,6 +40,7 @@
  *   ERG_DEVICE         default device for sessions (default "auto")
  *   ERG_CPU_FEATURES   force a CPU kernel level: scalar, avx2, avx512,
  *                      avx512vnni, neon, neondot (default: best available)
+ *   ERG_CPU_REPACK     0: keep weights in the file's layout on the CPU
  *   ERG_CACHE_DIR      cache directory (default $XDG_CACHE_HOME/erg, else
  *                      ~/.cache/erg)
  */
@@ -145,9 +146,14 @@ typedef struct erg_runtime_options {
     const erg_allocator *allocator; /* NULL: the C library's; copied */
     int n_threads;               /* CPU threads; 0: one per physical core */
     const char *cpu_features;    /* NULL: ERG_CPU_FEATURES, else detected */
+    /* Keep weights in the file's layout on the CPU instead of repacking the
+     * matrices its kernels read faster (also ERG_CPU_REPACK=0). Repacking
+     * costs one pass over the weights when a model's first session starts,
+     * and the packed copy replaces the file's pages for those matrices. */
+    bool cpu_no_repack;
 } erg_runtime_options;
 
-#define ERG_RUNTIME_OPTIONS_INIT {sizeof(erg_runtime_options), 0, 0, 0, 0, 0, 0}
+#define ERG_RUNTIME_OPTIONS_INIT {sizeof(erg_runtime_options), 0, 0, 0, 0, 0, 0, 0}
 
 typedef enum erg_device_kind {
     ERG_DEVICE_CPU = 0,
@@ -356,6 +362,8 @@ typedef struct erg_session_stats {
     uint64_t activation_bytes;   /* activation memory planned for the last run */
     uint64_t kv_bytes;           /* KV cache size */
     double eval_seconds;         /* wall time of the last eval */
+    uint64_t weight_copy_bytes;  /* the device's own copy of the weights (packed, uploaded) */
+    double weight_prepare_seconds; /* the one-time cost of making that copy */
 } erg_session_stats;
 
 ERG_API erg_status erg_session_get_stats(const erg_session *session, erg_session_stats *stats);

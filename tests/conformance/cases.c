@@ -20,11 +20,16 @@ static void tally(conf_stats *st, int result) {
         st->skipped++;
 }
 
-/* Normalised-error bounds. Default matmuls quantise activations to 8 bits
- * (an error of about 0.5% of each value), so a dot product is off by about
- * 0.5% of the root-sum-square of its terms; the bound leaves 2x room. Float
- * paths differ from double only by rounding. */
+/* Normalised-error bound of the float paths: they differ from double only by
+ * rounding. */
 #define TOL_FLOAT 2e-5
+/* Matmuls are checked per element: float rounding is within FLOAT_DOT of
+ * sum |w x|; default matmuls of quantized weights also round each activation
+ * to 8 bits, at most half a step (the block's max |x| / 254) away. */
+#define FLOAT_DOT 1e-5
+/* ... and on average, activation rounding moves a dot product by about 0.5%
+ * of the root-sum-square of its terms: the normalised error bound leaves 2x
+ * room. */
 #define TOL_ACT_Q8 1e-2
 #define TOL_EXACT 1e-7
 
@@ -68,32 +73,45 @@ static void matmul_case(conf_target *t, conf_stats *st, erg_dtype dt, mm_shape s
     }
     int32_t y = erg_gb_matmul(&c.g, w, x);
     double *ref = y >= 0 ? alloc_ref(&c, y) : NULL;
-    double *scale = y >= 0 ? alloc_ref(&c, y) : NULL;
-    if (!ref || !scale) {
+    double *bound = y >= 0 ? alloc_ref(&c, y) : NULL;
+    double *rss = y >= 0 ? alloc_ref(&c, y) : NULL;
+    if (!ref || !bound || !rss) {
         printf("FAIL %s: could not build (%s)\n", c.label, c.g.diag.msg);
         tally(st, 0);
         free(ref);
-        free(scale);
+        free(bound);
+        free(rss);
         case_free(&c);
         return;
     }
     int64_t r2 = s.b2 / s.a2;
+    bool act_q8 = !ref_math && erg_dtype_get((int)dt)->quantized;
+    int64_t act_block = erg_dtype_get((int)dt)->block_size;
     for (int64_t b = 0; b < s.b2; b++)
         for (int64_t m = 0; m < s.M; m++)
             for (int64_t n = 0; n < s.N; n++) {
-                double acc = 0, sq = 0;
+                double acc = 0, abs_sum = 0, sq_sum = 0, act_err = 0, half_step = 0;
                 for (int64_t k = 0; k < s.K; k++) {
-                    double term = case_get(&c, w, k, n, b / r2, 0) * case_get(&c, x, k, m, b, 0);
-                    acc += term;
-                    sq += term * term;
+                    if (act_q8 && k % act_block == 0) {
+                        double amax = 0;
+                        for (int64_t j = k; j < k + act_block; j++)
+                            amax = fmax(amax, fabs(case_get(&c, x, j, m, b, 0)));
+                        half_step = amax / 254.0 * (1.0 + 1e-5);
+                    }
+                    double wv = case_get(&c, w, k, n, b / r2, 0), xv = case_get(&c, x, k, m, b, 0);
+                    acc += wv * xv;
+                    abs_sum += fabs(wv * xv);
+                    sq_sum += wv * xv * wv * xv;
+                    act_err += fabs(wv) * half_step;
                 }
                 ref[n + s.N * (m + s.M * b)] = acc;
-                scale[n + s.N * (m + s.M * b)] = sqrt(sq);
+                bound[n + s.N * (m + s.M * b)] = act_err + FLOAT_DOT * abs_sum + 1e-30;
+                rss[n + s.N * (m + s.M * b)] = sqrt(sq_sum);
             }
-    bool act_q8 = !ref_math && erg_dtype_get((int)dt)->quantized;
-    tally(st, case_check_scaled(&c, t, ref_math, y, ref, scale, act_q8 ? TOL_ACT_Q8 : TOL_FLOAT));
+    tally(st, case_check_dot(&c, t, ref_math, y, ref, bound, rss, act_q8 ? TOL_ACT_Q8 : TOL_FLOAT));
     free(ref);
-    free(scale);
+    free(bound);
+    free(rss);
     case_free(&c);
 }
 
@@ -104,6 +122,9 @@ static void matmul_cases(conf_target *t, conf_stats *st) {
         {256, 9, 5, 1, 1, false, false},   {512, 70, 33, 1, 1, false, false},
         {1024, 130, 70, 1, 1, false, false}, {256, 4, 3, 2, 6, false, false},
         {256, 5, 4, 1, 3, true, false},
+        /* Row counts in multiples of 8: the shapes weight packing takes. */
+        {256, 8, 1, 1, 1, false, false},   {512, 64, 3, 1, 1, false, false},
+        {256, 24, 9, 1, 1, false, false},  {1024, 136, 70, 1, 1, false, false},
     };
     uint64_t seed = 100;
     for (size_t d = 0; d < N_WEIGHT_TYPES; d++)

@@ -10,12 +10,12 @@
 
 #include "backends/backend.h"
 
+/* The device under test. Each case prepares its weights on it (so packed or
+ * uploaded weight layouts are tested too) and runs on a fresh executor. */
 typedef struct conf_target {
     const char *name;         /* for messages: "cpu/avx2" */
     const erg_backend *backend;
     erg_backend_device *dev;
-    erg_backend_exec *exec;      /* default math */
-    erg_backend_exec *exec_ref;  /* reference_math */
 } conf_target;
 
 typedef struct conf_stats {

@@ -49,10 +49,10 @@ double case_get(const conf_case *c, int32_t id, int64_t i0, int64_t i1, int64_t 
 int case_check(conf_case *c, conf_target *t, bool reference_math, int32_t out, const double *ref,
                double tol);
 
-/* The same, normalising by ||scale|| instead of ||ref||: for sums whose
- * terms cancel (dot products), scale[i] = sqrt(sum of squared terms) is the
- * size the rounding error is relative to. */
-int case_check_scaled(conf_case *c, conf_target *t, bool reference_math, int32_t out,
-                      const double *ref, const double *scale, double tol);
+/* The same with a bound per element instead (bound NULL: normalised error
+ * <= tol): |got[i] - ref[i]| <= bound[i], for results whose error can be
+ * bounded exactly, such as dot products of quantised activations. */
+int case_check_dot(conf_case *c, conf_target *t, bool reference_math, int32_t out,
+                   const double *ref, const double *bound, const double *rss, double tol);
 
 #endif

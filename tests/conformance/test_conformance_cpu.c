@@ -23,22 +23,17 @@ int main(void) {
         return 77;
     }
     erg_logger log = {NULL, NULL, ERG_LOG_WARN};
-    erg_backend_env env = {NULL, &log, 2, erg_cpu_level_name((erg_cpu_level)level)};
+    erg_backend_env env = {NULL, &log, 2, erg_cpu_level_name((erg_cpu_level)level), false};
     erg_diag diag = {{0}};
     char name[32];
     snprintf(name, sizeof name, "cpu/%s", env.cpu_features);
     conf_target t = {.name = name, .backend = &erg_cpu_backend};
-    erg_exec_options def = {false}, ref = {true};
-    if (erg_backend_open(&erg_cpu_backend, &env, 0, &t.dev, &diag) != ERG_OK ||
-        erg_cpu_backend.exec_create(t.dev, &def, &t.exec, &diag) != ERG_OK ||
-        erg_cpu_backend.exec_create(t.dev, &ref, &t.exec_ref, &diag) != ERG_OK) {
+    if (erg_backend_open(&erg_cpu_backend, &env, 0, &t.dev, &diag) != ERG_OK) {
         printf("cannot open the CPU backend: %s\n", diag.msg);
         return 1;
     }
     conf_stats st = {0};
     conf_run_all(&t, &st);
-    erg_cpu_backend.exec_free(t.exec);
-    erg_cpu_backend.exec_free(t.exec_ref);
     erg_cpu_backend.close(t.dev);
     printf("conformance %s: %d cases, %d failed, %d skipped\n", name, st.cases, st.failed,
            st.skipped);

@@ -1,0 +1,95 @@
+/*
+ * mm_avx2_packed.c: the AVX2 kernel of q4_0x8 weights (8 rows interleaved,
+ * kernels.h). One 32-byte load and a mask give 8 rows x 4 nibbles; a
+ * broadcast of the 4 matching activation bytes meets them in one maddubs,
+ * whose 16-bit lanes pair up per row. Eight of them add up exactly in 16
+ * bits (8 x 2 x 15 x 127 < 32768), one madd makes the 8 per-row sums of a
+ * block, and one FMA per (block, column) scales all 8 rows at once: no
+ * horizontal sums, and each unpacked weight vector serves up to 4 columns.
+ */
+#include "backends/cpu/mm_avx2.h"
+
+#include <string.h>
+
+#define MAX_COLS 4
+#define PREFETCH_BLOCKS 32
+
+MM_INLINE __m256i broadcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* 8 rows x nc columns (nc a constant after inlining). c is row 0 of column 0. */
+MM_INLINE void tile(int nc, int64_t nb, const erg_cpu_block_q4_0x8 *w,
+                    const erg_cpu_block_q8a *const a[MAX_COLS], float *c, size_t ldc) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[MAX_COLS];
+    for (int j = 0; j < nc; j++)
+        acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const erg_cpu_block_q4_0x8 *blk = w + b;
+        _mm_prefetch((const char *)(blk + PREFETCH_BLOCKS), _MM_HINT_T0);
+        _mm_prefetch((const char *)(blk + PREFETCH_BLOCKS) + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)(blk + PREFETCH_BLOCKS) + 128, _MM_HINT_T0);
+        __m256i sum[MAX_COLS];
+        for (int q = 0; q < 4; q++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)blk->qs[q]);
+            __m256i lo = _mm256_and_si256(v, low4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+            for (int j = 0; j < nc; j++) {
+                const int8_t *x = a[j][b].qs;
+                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(x + 4 * q)),
+                                             _mm256_maddubs_epi16(hi, broadcast4(x + 16 + 4 * q)));
+                sum[j] = q == 0 ? p : _mm256_add_epi16(sum[j], p);
+            }
+        }
+        __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk->d));
+        for (int j = 0; j < nc; j++) {
+            const erg_cpu_block_q8a *ab = &a[j][b];
+            /* sum (q - 8) x = sum q x - 8 sum x: in floats, d_a * isum - 8 s_a */
+            __m256 isum = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum[j], ones));
+            __m256 t = _mm256_fmsub_ps(_mm256_set1_ps(ab->d), isum, _mm256_set1_ps(8.0f * ab->s));
+            acc[j] = _mm256_fmadd_ps(dw, t, acc[j]);
+        }
+    }
+    for (int j = 0; j < nc; j++)
+        _mm256_storeu_ps(c + (size_t)j * ldc, acc[j]);
+}
+
+static void gemm_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
+                        size_t lda, int64_t nc, float *c, size_t ldc) {
+    const int64_t nb = k / ERG_QK;
+    for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
+        const erg_cpu_block_q4_0x8 *wg =
+            (const erg_cpu_block_q4_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
+        float *cg = c + g * ERG_CPU_PACK_ROWS;
+        for (int64_t col = 0; col < nc; col += MAX_COLS) {
+            const erg_cpu_block_q8a *ac[MAX_COLS];
+            int n = nc - col < MAX_COLS ? (int)(nc - col) : MAX_COLS;
+            for (int j = 0; j < n; j++)
+                ac[j] = (const erg_cpu_block_q8a *)((const uint8_t *)a + (size_t)(col + j) * lda);
+            float *cc = cg + (size_t)col * ldc;
+            /* constant widths, so each keeps its accumulators in registers */
+            switch (n) {
+            case 1:
+                tile(1, nb, wg, ac, cc, ldc);
+                break;
+            case 2:
+                tile(2, nb, wg, ac, cc, ldc);
+                break;
+            case 3:
+                tile(3, nb, wg, ac, cc, ldc);
+                break;
+            default:
+                tile(4, nb, wg, ac, cc, ldc);
+                break;
+            }
+        }
+    }
+}
+
+void erg_cpu_mm_init_avx2_packed(erg_cpu_kernels *k) {
+    k->matmul_packed[ERG_CPU_PACK_Q4_0X8] = (erg_cpu_matmul_kernel){ERG_ACT_Q8A, gemm_q4_0x8};
+}
