@@ -13,6 +13,8 @@
 #include <string.h>
 
 
+#define BW_PASSES 3
+
 static erg_status fail(erg_bench_results *r, erg_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static erg_status fail(erg_bench_results *r, erg_status st, const char *fmt, ...) {
@@ -48,11 +50,16 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void summarize(const double *tps, int n, double *median, double *stddev) {
-    double sorted[64], mean = 0, var = 0;
-    memcpy(sorted, tps, (size_t)n * sizeof *tps);
+static double median_of(const double *v, int n) {
+    double sorted[64];
+    memcpy(sorted, v, (size_t)n * sizeof *v);
     qsort(sorted, (size_t)n, sizeof *sorted, cmp_double);
-    *median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+static void summarize(const double *tps, int n, double *median, double *stddev) {
+    double mean = 0, var = 0;
+    *median = median_of(tps, n);
     for (int i = 0; i < n; i++)
         mean += tps[i] / n;
     for (int i = 0; i < n; i++)
@@ -81,6 +88,8 @@ typedef struct run_ctx {
     const int32_t *tokens;
     float *logits;
     const char *label;
+    erg_membw *bw;       /* NULL: no decode tests */
+    double decode_bytes; /* weight bytes one decode step reads */
 } run_ctx;
 
 static void progress(const run_ctx *c, const char *test, int rep) {
@@ -108,13 +117,22 @@ static erg_status timed_run(run_ctx *c, int n, bool prompt, double *seconds) {
 static erg_status run_test(run_ctx *c, int n, bool prompt, erg_bench_record *rec) {
     char test[24];
     snprintf(test, sizeof test, "%s%d", prompt ? "pp" : "tg", n);
-    double tps[64], seconds;
+    double tps[64], bw[64], share[64], seconds;
     progress(c, test, 0);
     ERG_RETURN_IF_ERROR(timed_run(c, n, prompt, &seconds)); /* warm-up */
     for (int k = 0; k < c->p->reps; k++) {
         progress(c, test, k + 1);
+        /* Decode is bound by memory bandwidth: measure it right before the
+         * run it is compared with (the best of a few passes, so a hiccup in
+         * one pass cannot flatter the share). */
+        bw[k] = 0.0;
+        for (int pass = 0; !prompt && pass < BW_PASSES; pass++) {
+            double g = erg_membw_pass(c->bw);
+            bw[k] = g > bw[k] ? g : bw[k];
+        }
         ERG_RETURN_IF_ERROR(timed_run(c, n, prompt, &seconds));
         tps[k] = n / seconds;
+        share[k] = !prompt ? tps[k] * c->decode_bytes / (bw[k] * 1e9) : 0.0;
     }
     snprintf(rec->test, sizeof rec->test, "%s", test);
     rec->n_prompt = prompt ? n : 0;
@@ -122,11 +140,17 @@ static erg_status run_test(run_ctx *c, int n, bool prompt, erg_bench_record *rec
     rec->reps = c->p->reps;
     summarize(tps, c->p->reps, &rec->tps_median, &rec->tps_stddev);
     rec->ms_per_token = 1000.0 / rec->tps_median;
+    if (!prompt) {
+        rec->bytes_per_token = c->decode_bytes;
+        rec->mem_bw_gbps = median_of(bw, c->p->reps);
+        rec->roofline_tps = rec->mem_bw_gbps * 1e9 / c->decode_bytes;
+        rec->roofline_fraction = median_of(share, c->p->reps);
+    }
     return ERG_OK;
 }
 
 static erg_status bench_model(erg_runtime *rt, const erg_bench_params *p, const char *path,
-                              erg_bench_results *r) {
+                              erg_membw *bw, erg_bench_results *r) {
     erg_model *model = NULL;
     if (erg_model_load(rt, path, NULL, &model) != ERG_OK)
         return fail(r, ERG_IO, "%s", erg_runtime_last_error(rt));
@@ -161,7 +185,7 @@ static erg_status bench_model(erg_runtime *rt, const erg_bench_params *p, const 
         }
         char label[320];
         snprintf(label, sizeof label, "%s on %s", base, p->devices[d]);
-        run_ctx c = {p, r, s, tokens, logits, label};
+        run_ctx c = {p, r, s, tokens, logits, label, bw, decode_bytes};
         for (int pass = 0; pass < 2 && st == ERG_OK; pass++) {
             bool prompt = pass == 0;
             size_t count = prompt ? p->n_n_prompt : p->n_n_gen;
@@ -178,15 +202,8 @@ static erg_status bench_model(erg_runtime *rt, const erg_bench_params *p, const 
                 snprintf(rec->device, sizeof rec->device, "%s", erg_session_device(s));
                 rec->threads = p->threads;
                 st = run_test(&c, prompt ? p->n_prompt[t] : p->n_gen[t], prompt, rec);
-                if (st != ERG_OK) {
+                if (st != ERG_OK)
                     r->n--;
-                    break;
-                }
-                if (!prompt && r->mem_bw_gbps > 0) {
-                    rec->bytes_per_token = decode_bytes;
-                    rec->roofline_tps = r->mem_bw_gbps * 1e9 / decode_bytes;
-                    rec->roofline_fraction = rec->tps_median / rec->roofline_tps;
-                }
             }
         }
         erg_session_destroy(s);
@@ -204,11 +221,14 @@ erg_status erg_bench_run(erg_runtime *rt, const erg_bench_params *p, erg_bench_r
     if (p->reps < 1 || p->reps > 64)
         return fail(r, ERG_INVALID_ARGUMENT, "repetitions must be 1..64, not %d", p->reps);
     r->mem_bw_threads = p->threads;
-    if (p->n_n_gen > 0 && erg_bench_memory_bandwidth(p->threads, &r->mem_bw_gbps) != ERG_OK)
-        return fail(r, ERG_OUT_OF_MEMORY, "could not measure the memory bandwidth");
-    for (size_t m = 0; m < p->n_models; m++)
-        ERG_RETURN_IF_ERROR(bench_model(rt, p, p->models[m], r));
-    return ERG_OK;
+    erg_membw *bw = NULL;
+    if (p->n_n_gen > 0 && erg_membw_open(p->threads, &bw) != ERG_OK)
+        return fail(r, ERG_OUT_OF_MEMORY, "could not set up the memory bandwidth probe");
+    erg_status st = ERG_OK;
+    for (size_t m = 0; m < p->n_models && st == ERG_OK; m++)
+        st = bench_model(rt, p, p->models[m], bw, r);
+    erg_membw_close(bw);
+    return st;
 }
 
 void erg_bench_results_free(erg_bench_results *r) {

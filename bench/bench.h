@@ -37,9 +37,11 @@ typedef struct erg_bench_record {
     int n_prompt, n_gen, threads, reps;
     double tps_median, tps_stddev;
     double ms_per_token;
-    /* Decode only: bytes of weights read per token, and the roofline (the
-     * measured memory bandwidth over those bytes). */
+    /* Decode only: bytes of weights read per token; the memory bandwidth
+     * measured right before each timed run (median); the roofline (that
+     * bandwidth over those bytes) and the median of each run's share of it. */
     double bytes_per_token;
+    double mem_bw_gbps;
     double roofline_tps;
     double roofline_fraction;
 } erg_bench_record;
@@ -47,7 +49,6 @@ typedef struct erg_bench_record {
 typedef struct erg_bench_results {
     erg_bench_record *records;
     size_t n, cap;
-    double mem_bw_gbps; /* read bandwidth measured in this run */
     int mem_bw_threads;
     char error[512];    /* why the run stopped, if it did */
 } erg_bench_results;
@@ -57,9 +58,15 @@ typedef struct erg_bench_results {
 erg_status erg_bench_run(erg_runtime *rt, const erg_bench_params *p, erg_bench_results *results);
 void erg_bench_results_free(erg_bench_results *r);
 
-/* Read bandwidth of main memory with n_threads threads, in GB/s (best of
- * several passes over a buffer far larger than the caches). */
-erg_status erg_bench_memory_bandwidth(int n_threads, double *gbps);
+/* Read bandwidth of main memory with n_threads threads: one pass over a
+ * 512 MiB buffer (far larger than the caches) takes about 20 ms and gives
+ * GB/s. The benchmark takes the best of three passes right before each
+ * timed decode run, so the roofline follows the machine's state (shared
+ * machines drift). */
+typedef struct erg_membw erg_membw;
+erg_status erg_membw_open(int n_threads, erg_membw **out);
+double erg_membw_pass(erg_membw *m);
+void erg_membw_close(erg_membw *m);
 
 /* Bytes of weights one decoded token reads: every weight tensor, except
  * that only one row of the token embedding is read (all of it when it is

@@ -7,25 +7,27 @@
 #include <stdlib.h>
 
 static void print_table(const erg_bench_results *r) {
-    printf("| %-38s | %-6s | %6s | %-8s | %3s | %-7s | %12s | %8s | %9s |\n", "model", "type", "GiB",
-           "device", "thr", "test", "t/s", "ms/tok", "roofline");
-    printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------",
-           "--------", "--------", "----------", "-----", "---------", "--------------",
-           "----------", "-----------");
+    printf("| %-38s | %-6s | %6s | %-8s | %3s | %-7s | %13s | %8s | %8s | %8s |\n", "model", "type",
+           "GiB", "device", "thr", "test", "t/s", "ms/tok", "mem GB/s", "roofline");
+    printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------",
+           "--------", "--------", "----------", "-----", "---------", "---------------",
+           "----------", "----------", "----------");
     for (size_t i = 0; i < r->n; i++) {
         const erg_bench_record *c = &r->records[i];
-        char tps[32], roof[32] = "";
+        char tps[32], bw[32] = "", roof[32] = "";
         snprintf(tps, sizeof tps, "%.1f ± %.1f", c->tps_median, c->tps_stddev);
-        if (c->roofline_tps > 0)
+        if (c->roofline_tps > 0) {
+            snprintf(bw, sizeof bw, "%.1f", c->mem_bw_gbps);
             snprintf(roof, sizeof roof, "%.0f%%", 100.0 * c->roofline_fraction);
-        printf("| %-38s | %-6s | %6.3f | %-8s | %3d | %-7s | %13s | %8.2f | %9s |\n", c->model,
-               c->model_type, c->model_gib, c->device, c->threads, c->test, tps, c->ms_per_token,
-               roof);
+        }
+        printf("| %-38s | %-6s | %6.3f | %-8s | %3d | %-7s | %14s | %8.2f | %8s | %8s |\n",
+               c->model, c->model_type, c->model_gib, c->device, c->threads, c->test, tps,
+               c->ms_per_token, bw, roof);
     }
-    if (r->mem_bw_gbps > 0)
-        printf("\nmemory read bandwidth %.1f GB/s (%d threads, measured in this run); "
-               "roofline = bandwidth / weight bytes read per decoded token\n",
-               r->mem_bw_gbps, r->mem_bw_threads);
+    if (r->mem_bw_threads > 0 && r->n > 0)
+        printf("\nroofline: decode tokens/s over (memory read bandwidth / weight bytes read per "
+               "token), the bandwidth measured with %d threads right before each timed run\n",
+               r->mem_bw_threads);
 }
 
 static void print_json(const erg_bench_results *r) {
@@ -46,7 +48,7 @@ static void print_json(const erg_bench_results *r) {
         cJSON_AddNumberToObject(o, "tokens_per_s_stddev", c->tps_stddev);
         cJSON_AddNumberToObject(o, "ms_per_token", c->ms_per_token);
         if (c->roofline_tps > 0) {
-            cJSON_AddNumberToObject(o, "mem_bw_gbps", r->mem_bw_gbps);
+            cJSON_AddNumberToObject(o, "mem_bw_gbps", c->mem_bw_gbps);
             cJSON_AddNumberToObject(o, "weight_bytes_per_token", c->bytes_per_token);
             cJSON_AddNumberToObject(o, "roofline_tokens_per_s", c->roofline_tps);
             cJSON_AddNumberToObject(o, "roofline_fraction", c->roofline_fraction);

@@ -8,9 +8,10 @@
 #include "model/model.h"
 
 /* The KV cache the graph reads and appends to, one K and one V buffer per
- * layer: K is [n_head_kv * head_dim, n_ctx] (a row per position); V is
- * stored transposed, [n_ctx, n_head_kv * head_dim_v] (a row per feature),
- * so attention reads both with contiguous rows. */
+ * layer: K is [head_dim, n_ctx, n_head_kv] (each head's positions together,
+ * so attention streams one block per head); V is stored transposed,
+ * [n_ctx, n_head_kv * head_dim_v] (a row per feature), so the product with
+ * the attention weights reads contiguous rows too. */
 typedef struct erg_kv_cache {
     erg_dtype dtype; /* F16 or F32 */
     uint32_t n_ctx;

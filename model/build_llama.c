@@ -37,7 +37,7 @@ static int32_t linear(ctx *c, int32_t w, int32_t bias, int32_t x) {
     return bias >= 0 ? erg_gb_add(c->g, y, weight(c, bias)) : y;
 }
 
-/* Writes k ([head_dim * n_head_kv, n_tokens]) and v into the layer's cache
+/* Writes k ([head_dim, n_head_kv, n_tokens]) and v into the layer's cache
  * at n_past and returns views of the whole valid cache for attention:
  * K [head_dim, n_kv, n_head_kv] and V [n_kv, head_dim_v, n_head_kv]. */
 static void kv_store_and_view(ctx *c, uint32_t il, int32_t k, int32_t v, int32_t *k_all,
@@ -46,19 +46,21 @@ static void kv_store_and_view(ctx *c, uint32_t il, int32_t k, int32_t v, int32_t
     const erg_hparams *hp = c->hp;
     const erg_kv_cache *kv = c->p->kv;
     size_t es = erg_dtype_get((int)kv->dtype)->type_size;
-    int64_t nk = (int64_t)hp->n_head_kv * hp->head_dim, nv = (int64_t)hp->n_head_kv * hp->head_dim_v;
+    int64_t nv = (int64_t)hp->n_head_kv * hp->head_dim_v;
     int64_t nt = c->p->n_tokens, n_past = c->p->n_past, n_kv = n_past + nt, n_ctx = kv->n_ctx;
 
-    int64_t kshape[2] = {nk, n_ctx}, vshape[2] = {n_ctx, nv};
-    int32_t kc = erg_gb_state(g, "cache_k", kv->dtype, 2, kshape, (int32_t)(2 * il), kv->k[il]);
+    int64_t kshape[3] = {hp->head_dim, n_ctx, hp->n_head_kv}, vshape[2] = {n_ctx, nv};
+    int32_t kc = erg_gb_state(g, "cache_k", kv->dtype, 3, kshape, (int32_t)(2 * il), kv->k[il]);
     int32_t vc = erg_gb_state(g, "cache_v", kv->dtype, 2, vshape, (int32_t)(2 * il + 1), kv->v[il]);
     erg_gb_name(g, kc, "cache_k.%u", il);
     erg_gb_name(g, vc, "cache_v.%u", il);
 
-    /* K rows n_past .. n_past + nt - 1. */
-    int64_t kdst_ne[2] = {nk, nt};
-    size_t kdst_nb[2] = {es, (size_t)nk * es};
-    int32_t kdst = erg_gb_view(g, kc, -1, 2, kdst_ne, kdst_nb, (size_t)n_past * (size_t)nk * es);
+    /* K holds each head's positions together: token t of head h goes to row
+     * h * n_ctx + n_past + t, so attention streams one block per head. */
+    size_t krow = hp->head_dim * es;
+    int64_t kdst_ne[3] = {hp->head_dim, hp->n_head_kv, nt};
+    size_t kdst_nb[3] = {es, (size_t)n_ctx * krow, krow};
+    int32_t kdst = erg_gb_view(g, kc, -1, 3, kdst_ne, kdst_nb, (size_t)n_past * krow);
     int32_t kst = erg_gb_cpy(g, k, kdst);
 
     /* V is transposed: token t, feature f goes to vc[f * n_ctx + n_past + t]. */
@@ -69,7 +71,7 @@ static void kv_store_and_view(ctx *c, uint32_t il, int32_t k, int32_t v, int32_t
     int32_t vst = erg_gb_cpy(g, vt, vdst);
 
     int64_t kall_ne[3] = {hp->head_dim, n_kv, hp->n_head_kv};
-    size_t kall_nb[3] = {es, (size_t)nk * es, hp->head_dim * es};
+    size_t kall_nb[3] = {es, krow, (size_t)n_ctx * krow};
     *k_all = erg_gb_view(g, kc, kst, 3, kall_ne, kall_nb, 0);
     int64_t vall_ne[3] = {n_kv, hp->head_dim_v, hp->n_head_kv};
     size_t vall_nb[3] = {es, (size_t)n_ctx * es, (size_t)n_ctx * hp->head_dim_v * es};
@@ -96,8 +98,6 @@ static int32_t attention(ctx *c, uint32_t il, int32_t x) {
                     hp->rope_freq_base, hp->rope_freq_scale);
     k = erg_gb_rope(g, k, c->positions, c->rope_freqs, (int)hp->n_rot, hp->rope_mode,
                     hp->rope_freq_base, hp->rope_freq_scale);
-    int64_t kflat[2] = {(int64_t)hp->head_dim * hp->n_head_kv, nt};
-    k = erg_gb_reshape(g, k, 2, kflat);
 
     int32_t k_all, v_all;
     kv_store_and_view(c, il, k, v, &k_all, &v_all);

@@ -22,7 +22,7 @@
 /* Nodes smaller than this run on thread 0 alone: shorter than the wait at a
  * barrier they would otherwise cost every thread. */
 #define SINGLE_ELEMENTS 32768
-#define SINGLE_MATMUL_MACS (256 * 1024)
+#define SINGLE_MATMUL_MACS (16 * 1024)
 
 typedef struct node_plan {
     const erg_cpu_op *op; /* NULL: nothing to run (views) */

@@ -38,6 +38,9 @@ MM_INLINE void tile(int nc, int64_t nb, const erg_cpu_block_q4_0x8 *w,
             __m256i v = _mm256_loadu_si256((const __m256i *)blk->qs[q]);
             __m256i lo = _mm256_and_si256(v, low4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+            /* Unpack one chunk at a time: left alone, the compiler unpacks all
+             * four up front and runs out of registers (about 5% slower). */
+            __asm__ volatile("" : "+x"(lo), "+x"(hi));
             for (int j = 0; j < nc; j++) {
                 const int8_t *x = a[j][b].qs;
                 __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast4(x + 4 * q)),
@@ -58,9 +61,82 @@ MM_INLINE void tile(int nc, int64_t nb, const erg_cpu_block_q4_0x8 *w,
         _mm256_storeu_ps(c + (size_t)j * ldc, acc[j]);
 }
 
+/* One activation column (decode): up to 4 groups of 8 rows at once, from
+ * far-apart places in the rows (groups i, i + q, i + 2q, i + 3q). Several
+ * independent streams keep more memory reads in flight than one, and each
+ * activation broadcast serves all of them. */
+MM_INLINE void column_streams(int ns, int64_t nb, const erg_cpu_block_q4_0x8 *const w[4],
+                              const erg_cpu_block_q8a *a, float *const c[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    for (int s = 0; s < ns; s++)
+        acc[s] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const erg_cpu_block_q8a *ab = &a[b];
+        __m256i sum[4];
+        for (int s = 0; s < ns; s++) {
+            const char *next = (const char *)(w[s] + b + PREFETCH_BLOCKS);
+            _mm_prefetch(next, _MM_HINT_T0);
+            _mm_prefetch(next + 64, _MM_HINT_T0);
+            _mm_prefetch(next + 128, _MM_HINT_T0);
+        }
+        for (int q = 0; q < 4; q++) {
+            __m256i xl = broadcast4(ab->qs + 4 * q), xh = broadcast4(ab->qs + 16 + 4 * q);
+            for (int s = 0; s < ns; s++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)w[s][b].qs[q]);
+                __m256i p = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(_mm256_and_si256(v, low4), xl),
+                    _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), xh));
+                sum[s] = q == 0 ? p : _mm256_add_epi16(sum[s], p);
+            }
+        }
+        __m256 d = _mm256_set1_ps(ab->d), s8 = _mm256_set1_ps(8.0f * ab->s);
+        for (int s = 0; s < ns; s++) {
+            __m256 isum = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum[s], ones));
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w[s][b].d));
+            acc[s] = _mm256_fmadd_ps(dw, _mm256_fmsub_ps(d, isum, s8), acc[s]);
+        }
+    }
+    for (int s = 0; s < ns; s++)
+        _mm256_storeu_ps(c[s], acc[s]);
+}
+
+static void gemv_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
+                        float *c) {
+    const int64_t nb = k / ERG_QK, ng = nr / ERG_CPU_PACK_ROWS, q = (ng + 3) / 4;
+    for (int64_t i = 0; i < q; i++) {
+        const erg_cpu_block_q4_0x8 *ws[4] = {NULL, NULL, NULL, NULL};
+        float *cs[4] = {NULL, NULL, NULL, NULL};
+        int ns = 0;
+        for (int64_t g = i; g < ng && ns < 4; g += q, ns++) {
+            ws[ns] = (const erg_cpu_block_q4_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
+            cs[ns] = c + g * ERG_CPU_PACK_ROWS;
+        }
+        switch (ns) {
+        case 1:
+            column_streams(1, nb, ws, a, cs);
+            break;
+        case 2:
+            column_streams(2, nb, ws, a, cs);
+            break;
+        case 3:
+            column_streams(3, nb, ws, a, cs);
+            break;
+        default:
+            column_streams(4, nb, ws, a, cs);
+            break;
+        }
+    }
+}
+
 static void gemm_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
                         size_t lda, int64_t nc, float *c, size_t ldc) {
     const int64_t nb = k / ERG_QK;
+    if (nc == 1) {
+        gemv_q4_0x8(k, w, ldw, nr, a, c);
+        return;
+    }
     for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
         const erg_cpu_block_q4_0x8 *wg =
             (const erg_cpu_block_q4_0x8 *)((const uint8_t *)w + (size_t)g * ldw);

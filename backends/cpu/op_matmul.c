@@ -17,6 +17,8 @@
 /* Up to this many activation columns (decode), every thread converts them
  * for itself: cheaper than making the other threads wait at a barrier. */
 #define PRIVATE_COLS 4
+/* Decode hands out rows in multiples of this (two packed groups). */
+#define GUIDED_MIN_ROWS 16
 
 typedef struct mm_geom {
     const erg_tensor *w, *x, *y;
@@ -111,19 +113,12 @@ static void convert_columns(const erg_cpu_op_args *a, const mm_geom *m) {
     }
 }
 
-/* Rows x columns of one chunk. Decode (one column) cuts only rows, into
- * about 4 chunks per thread: long enough streams for the prefetchers, enough
- * chunks to even out threads that run at different speeds. Prefill cuts
- * tiles that keep a block of weights and activations in cache. */
-static void chunk_shape(const mm_geom *m, int nth, int64_t *rows, int64_t *cols) {
-    if (m->M == 1) {
-        int64_t per = (m->N + 4 * nth - 1) / (4 * nth);
-        *rows = per < 16 ? 16 : (per + 15) / 16 * 16;
-        *cols = 1;
-    } else {
-        *rows = 64;
-        *cols = 64;
-    }
+/* Tiles of rows x columns for the threads to share. Batched products
+ * (attention heads) cut whole heads; prefill cuts tiles that keep a block of
+ * weights and activations in cache. */
+static void tile_shape(const mm_geom *m, int64_t *rows, int64_t *cols) {
+    *rows = m->M == 1 ? m->N : 64;
+    *cols = m->M == 1 ? 1 : 64;
 }
 
 static void gemm_reference(const erg_cpu_op_args *a, const mm_geom *m, const char *w, int64_t nr,
@@ -138,41 +133,67 @@ static void gemm_reference(const erg_cpu_op_args *a, const mm_geom *m, const cha
     }
 }
 
-static void multiply_chunks(const erg_cpu_op_args *a, const mm_geom *m) {
+/* Rows [r0, r0 + nr) x columns [c0, c0 + nc) of batch (b2, b3). */
+static void multiply_block(const erg_cpu_op_args *a, const mm_geom *m, int64_t b2, int64_t b3,
+                           int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+    const char *w;
+    size_t ldw;
+    if (m->packed) { /* rows come in groups of 8; blocks start on a group */
+        w = (const char *)m->packed->data + (size_t)(r0 / ERG_CPU_PACK_ROWS) * m->packed->group_bytes;
+        ldw = m->packed->group_bytes;
+    } else {
+        w = erg_cpu_row_ptr((void *)m->wd, m->w, r0, b2 / m->r2, b3 / m->r3);
+        ldw = m->w->nb[1];
+    }
+    float *y = (float *)erg_cpu_row_ptr(m->yd, m->y, c0, b2, b3) + r0;
+    const char *x;
+    size_t lda;
+    if (m->convert) {
+        lda = m->act_row;
+        x = act_columns(a, m) + (c0 + m->M * (b2 + m->B2 * b3)) * (int64_t)lda;
+    } else {
+        lda = m->x->nb[1];
+        x = erg_cpu_row_ptr((void *)m->xd, m->x, c0, b2, b3);
+    }
+    if (m->reference)
+        gemm_reference(a, m, w, nr, x, lda, nc, y);
+    else
+        m->kern.gemm(m->K, w, ldw, nr, x, lda, nc, y, (size_t)m->N);
+}
+
+/* Decode (one column, one batch): threads take runs of rows, long while
+ * much is left (long streams for the prefetchers), shorter towards the end,
+ * so that threads running at different speeds finish together. */
+static void multiply_rows_guided(const erg_cpu_op_args *a, const mm_geom *m) {
+    int64_t r0 = atomic_load_explicit(a->chunk, memory_order_relaxed);
+    while (r0 < m->N) {
+        int64_t n = (m->N - r0) / (2 * a->nth);
+        n = n < GUIDED_MIN_ROWS ? GUIDED_MIN_ROWS : n / GUIDED_MIN_ROWS * GUIDED_MIN_ROWS;
+        if (n > m->N - r0)
+            n = m->N - r0;
+        int expected = (int)r0;
+        if (!atomic_compare_exchange_weak_explicit(a->chunk, &expected, (int)(r0 + n),
+                                                   memory_order_relaxed, memory_order_relaxed)) {
+            r0 = expected;
+            continue;
+        }
+        multiply_block(a, m, 0, 0, r0, n, 0, 1);
+        r0 = atomic_load_explicit(a->chunk, memory_order_relaxed);
+    }
+}
+
+static void multiply_tiles(const erg_cpu_op_args *a, const mm_geom *m) {
     int64_t rows, cols;
-    chunk_shape(m, a->nth, &rows, &cols);
+    tile_shape(m, &rows, &cols);
     int64_t row_chunks = (m->N + rows - 1) / rows, col_chunks = (m->M + cols - 1) / cols;
     int64_t per_batch = row_chunks * col_chunks, total = per_batch * m->B2 * m->B3;
     for (int64_t c; (c = atomic_fetch_add_explicit(a->chunk, 1, memory_order_relaxed)) < total;) {
         int64_t batch = c / per_batch, rc = (c % per_batch) % row_chunks;
         int64_t cc = (c % per_batch) / row_chunks;
-        int64_t b2 = batch % m->B2, b3 = batch / m->B2;
         int64_t r0 = rc * rows, c0 = cc * cols;
         int64_t nr = m->N - r0 < rows ? m->N - r0 : rows;
         int64_t nc = m->M - c0 < cols ? m->M - c0 : cols;
-        const char *w;
-        size_t ldw;
-        if (m->packed) { /* rows come in groups of 8; chunks start on a group */
-            w = (const char *)m->packed->data + (size_t)(r0 / ERG_CPU_PACK_ROWS) * m->packed->group_bytes;
-            ldw = m->packed->group_bytes;
-        } else {
-            w = erg_cpu_row_ptr((void *)m->wd, m->w, r0, b2 / m->r2, b3 / m->r3);
-            ldw = m->w->nb[1];
-        }
-        float *y = (float *)erg_cpu_row_ptr(m->yd, m->y, c0, b2, b3) + r0;
-        const char *x;
-        size_t lda;
-        if (m->convert) {
-            lda = m->act_row;
-            x = act_columns(a, m) + (c0 + m->M * (b2 + m->B2 * b3)) * (int64_t)lda;
-        } else {
-            lda = m->x->nb[1];
-            x = erg_cpu_row_ptr((void *)m->xd, m->x, c0, b2, b3);
-        }
-        if (m->reference)
-            gemm_reference(a, m, w, nr, x, lda, nc, y);
-        else
-            m->kern.gemm(m->K, w, ldw, nr, x, lda, nc, y, (size_t)m->N);
+        multiply_block(a, m, batch % m->B2, batch / m->B2, r0, nr, c0, nc);
     }
 }
 
@@ -182,8 +203,10 @@ static void run(const erg_cpu_op_args *a, int phase) {
     if (phase == 0) {
         if (m.convert)
             convert_columns(a, &m);
+    } else if (m.M == 1 && m.B2 * m.B3 == 1) {
+        multiply_rows_guided(a, &m);
     } else {
-        multiply_chunks(a, &m);
+        multiply_tiles(a, &m);
     }
 }
 

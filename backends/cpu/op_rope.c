@@ -24,14 +24,16 @@ static void fill_table(const erg_cpu_op_args *a) {
     float *table = a->work;
     int64_t t0, t1;
     erg_cpu_split(n_tok, a->ith, a->nth, &t0, &t1);
+    /* theta_j = p * freq_scale * base^(-2j / n_dims): one pow, then a
+     * running product (in double, so the drift stays far below float). */
+    const double step = pow(base, -2.0 / n_dims);
     for (int64_t t = t0; t < t1; t++) {
         float *cs = table + t * n_dims;
-        for (int j = 0; j < n_dims / 2; j++) {
-            double theta = pos[t] * freq_scale * pow(base, -2.0 * j / n_dims);
-            if (factors)
-                theta /= factors[j];
-            cs[2 * j] = (float)cos(theta);
-            cs[2 * j + 1] = (float)sin(theta);
+        double theta = pos[t] * freq_scale;
+        for (int j = 0; j < n_dims / 2; j++, theta *= step) {
+            double th = factors ? theta / factors[j] : theta;
+            cs[2 * j] = (float)cos(th);
+            cs[2 * j + 1] = (float)sin(th);
         }
     }
 }

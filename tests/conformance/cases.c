@@ -125,6 +125,7 @@ static void matmul_cases(conf_target *t, conf_stats *st) {
         /* Row counts in multiples of 8: the shapes weight packing takes. */
         {256, 8, 1, 1, 1, false, false},   {512, 64, 3, 1, 1, false, false},
         {256, 24, 9, 1, 1, false, false},  {1024, 136, 70, 1, 1, false, false},
+        {512, 40, 1, 1, 1, false, false},  {256, 64, 1, 1, 1, false, false},
     };
     uint64_t seed = 100;
     for (size_t d = 0; d < N_WEIGHT_TYPES; d++)
