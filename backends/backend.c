@@ -33,14 +33,16 @@ erg_status erg_backend_check_graph(const erg_backend *b, const erg_backend_devic
     return ERG_OK;
 }
 
-erg_status erg_backend_run(const erg_backend *b, erg_backend_exec *exec, const erg_graph *g,
-                           erg_exec_stats *stats, erg_diag *diag) {
+erg_status erg_backend_run(const erg_backend *b, const erg_backend_device *dev,
+                           erg_backend_exec *exec, const erg_graph *g, erg_exec_stats *stats,
+                           erg_diag *diag) {
     erg_exec_stats ignored;
     if (!stats)
         stats = &ignored;
     stats->n_dispatches = 0;
-    if (!b || !exec || !g)
+    if (!b || !exec || !g || !dev)
         return erg_fail(diag, ERG_INVALID_ARGUMENT, "run: missing argument");
+    ERG_RETURN_IF_ERROR(erg_backend_check_graph(b, dev, g, diag));
     ERG_RETURN_IF_ERROR(b->compile(exec, g, diag));
     return b->execute(exec, g, stats, diag);
 }

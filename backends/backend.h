@@ -88,7 +88,10 @@ erg_status erg_backend_open(const erg_backend *b, const erg_backend_env *env, si
 /* Checks every non-view node of g against the device. */
 erg_status erg_backend_check_graph(const erg_backend *b, const erg_backend_device *dev,
                                    const erg_graph *g, erg_diag *diag);
-erg_status erg_backend_run(const erg_backend *b, erg_backend_exec *exec, const erg_graph *g,
-                           erg_exec_stats *stats, erg_diag *diag);
+/* Checks that dev supports every node of g (ERG_UNSUPPORTED naming the node
+ * otherwise), compiles and executes it on exec (an executor of dev). */
+erg_status erg_backend_run(const erg_backend *b, const erg_backend_device *dev,
+                           erg_backend_exec *exec, const erg_graph *g, erg_exec_stats *stats,
+                           erg_diag *diag);
 
 #endif

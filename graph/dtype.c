@@ -31,8 +31,6 @@ const erg_dtype_traits *erg_dtype_get(int t) {
     return &traits[t];
 }
 
-bool erg_dtype_valid(int t) { return erg_dtype_get(t) != NULL; }
-
 const char *erg_dtype_name(erg_dtype t) {
     const erg_dtype_traits *tr = erg_dtype_get((int)t);
     return tr ? tr->name : "invalid";

@@ -162,7 +162,6 @@ static inline size_t erg_dtype_block_bytes(erg_dtype t) {
 
 /* Traits of t, or NULL for an id that is not a known type. */
 const erg_dtype_traits *erg_dtype_get(int t);
-bool erg_dtype_valid(int t);
 const char *erg_dtype_name(erg_dtype t);
 /* Parses a name as erg_dtype_name writes it (case-insensitive); -1 if unknown. */
 int erg_dtype_from_name(const char *name);

@@ -1,6 +1,7 @@
 /*
  * dump.h: writing a graph as Graphviz DOT or as JSON (format documented in
- * docs/graph-json.md).
+ * docs/graph-json.md). The JSON is built with cJSON, which allocates with
+ * the C library's allocator, not the runtime's.
  */
 #ifndef ERG_GRAPH_DUMP_H
 #define ERG_GRAPH_DUMP_H

@@ -48,7 +48,10 @@ int64_t erg_tensor_nrows(const erg_tensor *t) { return t->ne[1] * t->ne[2] * t->
 size_t erg_tensor_nbytes(const erg_tensor *t) {
     if (erg_tensor_nelements(t) == 0)
         return 0;
-    size_t bytes = erg_dtype_row_size(t->dtype, t->ne[0]);
+    /* From the first byte to the end of the last element, through every
+     * stride: a permuted view's dim 0 need not be the contiguous one. */
+    const erg_dtype_traits *tr = erg_dtype_get((int)t->dtype);
+    size_t bytes = tr->type_size + (size_t)(t->ne[0] / tr->block_size - 1) * t->nb[0];
     for (int i = 1; i < ERG_MAX_DIMS; i++)
         bytes += (size_t)(t->ne[i] - 1) * t->nb[i];
     return bytes;
@@ -67,13 +70,6 @@ bool erg_tensor_is_contiguous(const erg_tensor *t) {
             return false;
         expect *= (size_t)t->ne[i];
     }
-    return true;
-}
-
-bool erg_tensor_same_shape(const erg_tensor *a, const erg_tensor *b) {
-    for (int i = 0; i < ERG_MAX_DIMS; i++)
-        if (a->ne[i] != b->ne[i])
-            return false;
     return true;
 }
 

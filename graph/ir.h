@@ -146,7 +146,6 @@ size_t erg_tensor_nbytes(const erg_tensor *t);  /* span of the storage it addres
 bool erg_tensor_is_contiguous(const erg_tensor *t);
 /* Rows are contiguous inside (nb[0] is the element/block size). */
 bool erg_tensor_rows_contiguous(const erg_tensor *t);
-bool erg_tensor_same_shape(const erg_tensor *a, const erg_tensor *b);
 /* The tensor whose storage t uses (t itself unless it is a view). */
 int32_t erg_tensor_storage_root(const erg_graph *g, int32_t id);
 /* Host address of the tensor's first element (data of the root + offset). */

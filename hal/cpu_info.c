@@ -2,7 +2,8 @@
 
 #include "erg/erg.h"
 
-#include <dirent.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,46 +97,53 @@ static uint32_t probe_features(char *model, size_t model_size) {
 }
 #endif
 
-/* Physical cores: distinct (physical_package_id, core_id) pairs of the online
- * CPUs in sysfs; falls back to the logical count. */
-static int count_physical_cores(int n_logical) {
-    int pairs[1024][2];
-    int n = 0;
-    for (int cpu = 0; cpu < 1024; cpu++) {
+/* Reads one integer from a sysfs file; false if it cannot. */
+static bool read_int(const char *path, int *out) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool ok = fscanf(f, "%d", out) == 1;
+    fclose(f);
+    return ok;
+}
+
+/* The CPUs this process may run on (affinity, cpusets), as logical and
+ * physical counts: physical cores are the distinct (package, core) pairs of
+ * those CPUs in sysfs. Threads beyond them would only take turns. */
+static void count_usable_cores(int *n_logical, int *n_physical) {
+    cpu_set_t set;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    *n_logical = online > 0 ? (int)online : 1;
+    *n_physical = *n_logical;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    int pairs[CPU_SETSIZE][2], n_pairs = 0, n_cpus = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set))
+            continue;
+        n_cpus++;
         char path[128];
         int pkg = 0, core = -1;
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/core_id", cpu);
-        FILE *f = fopen(path, "r");
-        if (!f) {
-            if (cpu >= n_logical)
-                break;
-            continue;
-        }
-        if (fscanf(f, "%d", &core) != 1)
-            core = -1;
-        fclose(f);
+        if (!read_int(path, &core))
+            core = 1 << 20 | cpu; /* no topology: count the CPU as a core of its own */
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/physical_package_id",
                  cpu);
-        f = fopen(path, "r");
-        if (f) {
-            if (fscanf(f, "%d", &pkg) != 1)
-                pkg = 0;
-            fclose(f);
-        }
-        if (core < 0)
-            continue;
+        if (!read_int(path, &pkg))
+            pkg = 0;
         bool seen = false;
-        for (int i = 0; i < n && !seen; i++)
+        for (int i = 0; i < n_pairs && !seen; i++)
             seen = pairs[i][0] == pkg && pairs[i][1] == core;
-        if (!seen && n < 1024) {
-            pairs[n][0] = pkg;
-            pairs[n][1] = core;
-            n++;
+        if (!seen) {
+            pairs[n_pairs][0] = pkg;
+            pairs[n_pairs][1] = core;
+            n_pairs++;
         }
     }
-    if (n <= 0 || n > n_logical)
-        return n_logical;
-    return n;
+    if (n_cpus > 0) {
+        *n_logical = n_cpus;
+        *n_physical = n_pairs;
+    }
 }
 
 static void model_from_proc(char *model, size_t size) {
@@ -165,9 +173,7 @@ void erg_cpu_info_probe(erg_cpu_info *info) {
     info->features = probe_features(info->model_name, sizeof info->model_name);
     if (!info->model_name[0])
         model_from_proc(info->model_name, sizeof info->model_name);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    info->n_logical_cores = n > 0 ? (int)n : 1;
-    info->n_physical_cores = count_physical_cores(info->n_logical_cores);
+    count_usable_cores(&info->n_logical_cores, &info->n_physical_cores);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages > 0 && page > 0)
         info->memory_bytes = (uint64_t)pages * (uint64_t)page;

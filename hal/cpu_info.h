@@ -9,8 +9,8 @@
 
 typedef struct erg_cpu_info {
     char model_name[128];
-    int n_physical_cores;  /* distinct (package, core) pairs online */
-    int n_logical_cores;   /* online logical CPUs */
+    int n_physical_cores;  /* physical cores among the CPUs this process may use */
+    int n_logical_cores;   /* logical CPUs this process may use (affinity) */
     uint32_t features;     /* ERG_CPU_FEATURE_* (erg.h) */
     uint64_t memory_bytes; /* physical memory */
 } erg_cpu_info;

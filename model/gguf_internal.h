@@ -37,16 +37,17 @@ typedef struct gguf_name_slot {
 typedef struct gguf_name_index {
     gguf_name_slot *slots;
     uint64_t mask; /* slot count - 1 */
+    uint64_t seed; /* per index, so a file cannot pick names that all collide */
 } gguf_name_index;
 
 /* Sizes the index for n names; false if out of memory. */
-bool gguf_names_init(gguf_name_index *ix, const erg_allocator *alloc, uint64_t n);
-void gguf_names_free(gguf_name_index *ix, const erg_allocator *alloc);
+bool erg_gguf_names_init(gguf_name_index *ix, const erg_allocator *alloc, uint64_t n);
+void erg_gguf_names_free(gguf_name_index *ix, const erg_allocator *alloc);
 /* Adds name → index. If the name is already there, adds nothing and returns
  * the index it has; else returns -1. The index must have room. */
-int64_t gguf_names_add(gguf_name_index *ix, const char *ptr, uint64_t len, uint64_t index);
+int64_t erg_gguf_names_add(gguf_name_index *ix, const char *ptr, uint64_t len, uint64_t index);
 /* Index of the name, or -1. */
-int64_t gguf_names_find(const gguf_name_index *ix, const char *ptr, uint64_t len);
+int64_t erg_gguf_names_find(const gguf_name_index *ix, const char *ptr, uint64_t len);
 
 typedef struct gguf_kv {
     erg_gguf_str key_in_file; /* the key's bytes in the file */
@@ -85,11 +86,11 @@ struct erg_gguf {
 /* Validates the file at g->base (g->size bytes) and fills in the reader's
  * tables. On failure the tables may be partly built: erg_gguf_close frees
  * them. */
-erg_status gguf_parse(erg_gguf *g, erg_diag *diag);
+erg_status erg_gguf_parse(erg_gguf *g, erg_diag *diag);
 
 /* Bytes of one element of a fixed-size type; 0 for strings, arrays and
  * unknown types. */
-uint32_t gguf_type_size(erg_gguf_type t);
+uint32_t erg_gguf_type_size(erg_gguf_type t);
 
 static inline uint16_t gguf_le16(const uint8_t *p) {
     return (uint16_t)(p[0] | (uint16_t)p[1] << 8);

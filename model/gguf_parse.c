@@ -149,7 +149,7 @@ static erg_status parse_array(erg_gguf *g, gguf_cursor *c, int depth, erg_gguf_v
 
     uint64_t min = elem == ERG_GGUF_STRING  ? 8
                    : elem == ERG_GGUF_ARRAY ? MIN_ARRAY_SIZE
-                                            : gguf_type_size((erg_gguf_type)elem);
+                                            : erg_gguf_type_size((erg_gguf_type)elem);
     uint64_t left = c->size - c->pos;
     if (count > left / min)
         return erg_fail(diag, ERG_FORMAT,
@@ -188,7 +188,7 @@ static erg_status parse_value(erg_gguf *g, gguf_cursor *c, erg_gguf_value *out,
     }
     char what[32];
     snprintf(what, sizeof what, "%s value", erg_gguf_type_name(out->type));
-    return skip(c, gguf_type_size(out->type), what, diag);
+    return skip(c, erg_gguf_type_size(out->type), what, diag);
 }
 
 /* ---- header and key/values --------------------------------------------- */
@@ -245,8 +245,8 @@ static erg_status parse_header(erg_gguf *g, gguf_cursor *c, erg_diag *diag) {
 
     g->kvs = erg_calloc(&g->alloc, (size_t)n_kv, sizeof(gguf_kv));
     g->tensors = erg_calloc(&g->alloc, (size_t)n_tensors, sizeof(erg_gguf_tensor));
-    if ((n_kv && !g->kvs) || (n_tensors && !g->tensors) || !gguf_names_init(&g->kv_index, &g->alloc, n_kv) ||
-        !gguf_names_init(&g->tensor_index, &g->alloc, n_tensors))
+    if ((n_kv && !g->kvs) || (n_tensors && !g->tensors) || !erg_gguf_names_init(&g->kv_index, &g->alloc, n_kv) ||
+        !erg_gguf_names_init(&g->tensor_index, &g->alloc, n_tensors))
         return erg_fail(diag, ERG_OUT_OF_MEMORY,
                         "out of memory for %llu key/values and %llu tensors", (ull)n_kv,
                         (ull)n_tensors);
@@ -269,7 +269,7 @@ static erg_status parse_kv(erg_gguf *g, gguf_cursor *c, uint64_t i, erg_diag *di
     if (memchr(key, 0, (size_t)len))
         return erg_fail(diag, ERG_FORMAT, "key #%llu at byte %llu contains a NUL byte", (ull)i,
                         (ull)at);
-    int64_t prev = gguf_names_add(&g->kv_index, key, len, i);
+    int64_t prev = erg_gguf_names_add(&g->kv_index, key, len, i);
     if (prev >= 0)
         return erg_fail(diag, ERG_FORMAT, "key #%llu '%.*s' at byte %llu duplicates key #%lld",
                         (ull)i, MSG_NAME(len), key, (ull)at, (long long)prev);
@@ -286,7 +286,7 @@ static erg_status parse_kv(erg_gguf *g, gguf_cursor *c, uint64_t i, erg_diag *di
 
 static erg_status read_alignment(erg_gguf *g, erg_diag *diag) {
     g->alignment = ERG_GGUF_DEFAULT_ALIGNMENT;
-    int64_t i = gguf_names_find(&g->kv_index, ERG_GGUF_ALIGNMENT_KEY,
+    int64_t i = erg_gguf_names_find(&g->kv_index, ERG_GGUF_ALIGNMENT_KEY,
                                 strlen(ERG_GGUF_ALIGNMENT_KEY));
     if (i < 0)
         return ERG_OK;
@@ -388,7 +388,7 @@ static erg_status parse_tensor_info(erg_gguf *g, gguf_cursor *c, uint64_t i, erg
     if (memchr(name, 0, (size_t)len))
         return erg_fail(diag, ERG_FORMAT, "tensor #%llu: name at byte %llu contains a NUL byte",
                         (ull)i, (ull)at);
-    int64_t prev = gguf_names_add(&g->tensor_index, name, len, i);
+    int64_t prev = erg_gguf_names_add(&g->tensor_index, name, len, i);
     if (prev >= 0)
         return erg_fail(diag, ERG_FORMAT,
                         "tensor #%llu '%.*s' at byte %llu has the same name as tensor #%lld",
@@ -500,7 +500,7 @@ static erg_status copy_names(erg_gguf *g, erg_diag *diag) {
     return ERG_OK;
 }
 
-erg_status gguf_parse(erg_gguf *g, erg_diag *diag) {
+erg_status erg_gguf_parse(erg_gguf *g, erg_diag *diag) {
     gguf_cursor c = {g->base, g->size, 0};
     ERG_RETURN_IF_ERROR(parse_header(g, &c, diag));
     for (uint64_t i = 0; i < g->n_kv; i++)

@@ -41,7 +41,7 @@ erg_status erg_gguf_open_memory(const erg_allocator *alloc, const void *data, si
     static const uint8_t empty[1];
     g->base = data ? data : empty;
     g->size = size;
-    erg_status st = gguf_parse(g, diag);
+    erg_status st = erg_gguf_parse(g, diag);
     if (st != ERG_OK) {
         erg_gguf_close(g);
         return st;
@@ -118,7 +118,7 @@ erg_status erg_gguf_open_file(const erg_allocator *alloc, const char *path, bool
     erg_status st = load_file(g, fd, path, no_mmap, diag);
     close(fd);
     if (st == ERG_OK) {
-        st = gguf_parse(g, diag);
+        st = erg_gguf_parse(g, diag);
         if (st != ERG_OK)
             erg_diag_prefix(diag, "%s", path);
     }
@@ -139,8 +139,8 @@ void erg_gguf_close(erg_gguf *g) {
             erg_free(&alloc, g->cstr_cache[i]);
         erg_free(&alloc, g->cstr_cache);
     }
-    gguf_names_free(&g->kv_index, &alloc);
-    gguf_names_free(&g->tensor_index, &alloc);
+    erg_gguf_names_free(&g->kv_index, &alloc);
+    erg_gguf_names_free(&g->tensor_index, &alloc);
     erg_free(&alloc, g->names);
     erg_free(&alloc, g->nested);
     erg_free(&alloc, g->str_offsets);
@@ -170,7 +170,7 @@ const erg_gguf_value *erg_gguf_kv_value(const erg_gguf *g, uint64_t i) {
 }
 
 int64_t erg_gguf_find(const erg_gguf *g, const char *key) {
-    return key ? gguf_names_find(&g->kv_index, key, strlen(key)) : -1;
+    return key ? erg_gguf_names_find(&g->kv_index, key, strlen(key)) : -1;
 }
 
 const erg_gguf_value *erg_gguf_get(const erg_gguf *g, const char *key) {
@@ -185,6 +185,6 @@ const erg_gguf_tensor *erg_gguf_tensor_at(const erg_gguf *g, uint64_t i) {
 }
 
 const erg_gguf_tensor *erg_gguf_find_tensor(const erg_gguf *g, const char *name) {
-    int64_t i = name ? gguf_names_find(&g->tensor_index, name, strlen(name)) : -1;
+    int64_t i = name ? erg_gguf_names_find(&g->tensor_index, name, strlen(name)) : -1;
     return i < 0 ? NULL : &g->tensors[i];
 }

@@ -27,7 +27,7 @@ const char *erg_gguf_type_name(erg_gguf_type t) {
     return (unsigned)t < ERG_GGUF_TYPE_COUNT ? type_names[t] : "invalid";
 }
 
-uint32_t gguf_type_size(erg_gguf_type t) {
+uint32_t erg_gguf_type_size(erg_gguf_type t) {
     return (unsigned)t < ERG_GGUF_TYPE_COUNT ? type_sizes[t] : 0;
 }
 
@@ -44,7 +44,7 @@ typedef struct gguf_num {
 /* Decodes one element of fixed-size type t at file offset off. Bools decode
  * as unsigned 0 or 1. */
 static bool load_num(const erg_gguf *g, erg_gguf_type t, uint64_t off, gguf_num *n) {
-    uint32_t size = gguf_type_size(t);
+    uint32_t size = erg_gguf_type_size(t);
     if (size == 0 || !gguf_span_ok(g, off, size))
         return false;
     const uint8_t *p = g->base + off;
@@ -193,7 +193,7 @@ const char *erg_gguf_get_cstr(erg_gguf *g, const erg_gguf_value *v) {
 static bool numeric_elem(const erg_gguf *g, const erg_gguf_value *v, uint64_t i, uint64_t *off) {
     if (!v || v->type != ERG_GGUF_ARRAY || i >= v->count)
         return false;
-    uint32_t size = gguf_type_size(v->elem_type);
+    uint32_t size = erg_gguf_type_size(v->elem_type);
     uint64_t rel;
     return size != 0 && erg_mul_u64(i, size, &rel) && erg_add_u64(v->offset, rel, off) &&
            gguf_span_ok(g, *off, size);
@@ -202,7 +202,7 @@ static bool numeric_elem(const erg_gguf *g, const erg_gguf_value *v, uint64_t i,
 const void *erg_gguf_arr_data(const erg_gguf *g, const erg_gguf_value *v) {
     if (!v || v->type != ERG_GGUF_ARRAY)
         return NULL;
-    uint32_t size = gguf_type_size(v->elem_type);
+    uint32_t size = erg_gguf_type_size(v->elem_type);
     uint64_t bytes;
     if (size == 0 || !erg_mul_u64(v->count, size, &bytes) || !gguf_span_ok(g, v->offset, bytes))
         return NULL;

@@ -179,7 +179,7 @@ static erg_status add_kv(erg_gguf_writer *w, const char *key, erg_gguf_type type
 
 erg_status erg_gguf_writer_add_scalar(erg_gguf_writer *w, const char *key, erg_gguf_type type,
                                       const void *value) {
-    uint32_t size = gguf_type_size(type);
+    uint32_t size = erg_gguf_type_size(type);
     if (size == 0 || !value)
         return ERG_INVALID_ARGUMENT;
     return add_kv(w, key, type, value, size);
@@ -230,7 +230,7 @@ erg_status erg_gguf_writer_add_str(erg_gguf_writer *w, const char *key, const ch
 
 erg_status erg_gguf_writer_add_arr(erg_gguf_writer *w, const char *key, erg_gguf_type elem,
                                    const void *data, uint64_t count) {
-    uint32_t size = gguf_type_size(elem);
+    uint32_t size = erg_gguf_type_size(elem);
     uint64_t bytes;
     if (size == 0 || !erg_mul_u64(count, size, &bytes) || bytes > SIZE_MAX || (count && !data) ||
         is_alignment_key(key))

@@ -303,7 +303,7 @@ erg_status erg_synth_write(const erg_allocator *alloc, const erg_synth_spec *s, 
                 st = erg_gguf_writer_add_tensor(w, t->name, t->dtype, (uint32_t)t->n_dims, t->ne,
                                                 t->data);
         }
-        if (st != ERG_OK && !diag->msg[0])
+        if (st != ERG_OK && diag && !diag->msg[0])
             erg_fail(diag, st, "preparing the model: %s", erg_status_message(st));
         if (st == ERG_OK)
             st = erg_gguf_writer_write(w, path, diag);

@@ -75,6 +75,10 @@ struct erg_session {
 erg_status erg_rt_read_options(const void *in, void *out, size_t out_size, const char *type_name,
                                erg_diag *diag);
 
+/* Writes an info struct back to a caller whose struct is out_size bytes:
+ * the fields both know, zeros past ours, and the caller's struct_size. */
+void erg_rt_copy_out(void *out, size_t out_size, const void *in, size_t in_size);
+
 /* Copies a diag's sentence into a handle's last-error buffer and returns st. */
 erg_status erg_rt_set_error(char *last_error, erg_status st, const erg_diag *diag);
 

@@ -27,7 +27,11 @@ erg_status erg_model_load(erg_runtime *rt, const char *path, const erg_model_opt
         return erg_rt_set_error(rt->last_error,
                                 erg_fail(&diag, ERG_OUT_OF_MEMORY, "model handle"), &diag);
     m->rt = rt;
-    pthread_mutex_init(&m->lock, NULL);
+    if (pthread_mutex_init(&m->lock, NULL) != 0) {
+        erg_free(&rt->alloc, m);
+        return erg_rt_set_error(rt->last_error,
+                                erg_fail(&diag, ERG_INTERNAL, "could not create a mutex"), &diag);
+    }
     st = erg_model_data_open(&rt->alloc, path, o.no_mmap, &m->data, &diag);
     if (st == ERG_OK)
         st = erg_rt_model_describe_weights(m, &diag);
@@ -55,10 +59,14 @@ void erg_model_destroy(erg_model *m) {
 
 const char *erg_model_last_error(const erg_model *m) { return m ? m->last_error : ""; }
 
-static void copy_gguf_str(char *dst, size_t cap, erg_gguf *g, const char *key) {
+/* Reads the string in place: get_info must not touch the reader's caches,
+ * which other threads' sessions may read. */
+static void copy_gguf_str(char *dst, size_t cap, const erg_gguf *g, const char *key) {
     const erg_gguf_value *v = erg_gguf_get(g, key);
-    const char *s = v ? erg_gguf_get_cstr(g, v) : NULL;
-    snprintf(dst, cap, "%s", s ? s : "");
+    erg_gguf_str str = {"", 0};
+    if (v && !erg_gguf_get_str(g, v, &str))
+        str.len = 0;
+    snprintf(dst, cap, "%.*s", (int)(str.len < cap ? str.len : cap - 1), str.ptr);
 }
 
 erg_status erg_model_get_info(const erg_model *m, erg_model_info *info) {
@@ -68,7 +76,6 @@ erg_status erg_model_get_info(const erg_model *m, erg_model_info *info) {
     const erg_hparams *hp = &d->hp;
     erg_model_info full;
     memset(&full, 0, sizeof full);
-    full.struct_size = info->struct_size;
     snprintf(full.architecture, sizeof full.architecture, "%s", erg_arch_name(hp->arch));
     copy_gguf_str(full.name, sizeof full.name, d->gguf, "general.name");
     full.n_vocab = hp->n_vocab;
@@ -87,7 +94,7 @@ erg_status erg_model_get_info(const erg_model *m, erg_model_info *info) {
     if (v && erg_gguf_get_int(d->gguf, v, &ft) && ft >= 0 && ft <= UINT32_MAX)
         full.file_type = (uint32_t)ft;
     full.tied_output = d->output < 0;
-    memcpy(info, &full, info->struct_size < sizeof full ? info->struct_size : sizeof full);
+    erg_rt_copy_out(info, info->struct_size, &full, sizeof full);
     return ERG_OK;
 }
 
@@ -119,6 +126,12 @@ static erg_status meta_type_error(const erg_model *m, const char *key, const cha
 
 erg_status erg_model_meta_type(const erg_model *m, const char *key, erg_meta_type *type,
                                erg_meta_type *elem_type, uint64_t *count) {
+    if (type)
+        *type = ERG_META_UINT8;
+    if (elem_type)
+        *elem_type = ERG_META_UINT8;
+    if (count)
+        *count = 0;
     if (!m)
         return ERG_INVALID_ARGUMENT;
     const erg_gguf_value *v = meta_value(m, key);
@@ -136,6 +149,7 @@ erg_status erg_model_meta_type(const erg_model *m, const char *key, erg_meta_typ
 erg_status erg_model_meta_int(const erg_model *m, const char *key, int64_t *out) {
     if (!m || !out)
         return ERG_INVALID_ARGUMENT;
+    *out = 0;
     const erg_gguf_value *v = meta_value(m, key);
     if (!v)
         return ERG_NOT_FOUND;
@@ -147,6 +161,7 @@ erg_status erg_model_meta_int(const erg_model *m, const char *key, int64_t *out)
 erg_status erg_model_meta_float(const erg_model *m, const char *key, double *out) {
     if (!m || !out)
         return ERG_INVALID_ARGUMENT;
+    *out = 0;
     const erg_gguf_value *v = meta_value(m, key);
     if (!v)
         return ERG_NOT_FOUND;
@@ -165,7 +180,11 @@ erg_status erg_model_meta_string(const erg_model *m, const char *key, const char
     if (v->type != ERG_GGUF_STRING)
         return meta_type_error(m, key, "a string", v);
     *out = erg_gguf_get_cstr(m->data->gguf, v);
-    return *out ? ERG_OK : ERG_OUT_OF_MEMORY;
+    if (!*out) {
+        snprintf(((erg_model *)m)->last_error, ERG_DIAG_MAX, "out of memory reading '%s'", key);
+        return ERG_OUT_OF_MEMORY;
+    }
+    return ERG_OK;
 }
 
 erg_status erg_model_meta_format(const erg_model *m, const char *key, char *buf, size_t size) {
@@ -190,7 +209,6 @@ erg_status erg_model_tensor_get_info(const erg_model *m, size_t index, erg_tenso
     const erg_gguf_tensor *t = erg_gguf_tensor_at(m->data->gguf, index);
     erg_tensor_info full;
     memset(&full, 0, sizeof full);
-    full.struct_size = info->struct_size;
     size_t n = t->name.len < sizeof full.name - 1 ? t->name.len : sizeof full.name - 1;
     memcpy(full.name, t->name.ptr, n);
     snprintf(full.type, sizeof full.type, "%s", erg_dtype_name(t->dtype));
@@ -199,6 +217,6 @@ erg_status erg_model_tensor_get_info(const erg_model *m, size_t index, erg_tenso
         full.dims[i] = (uint64_t)t->ne[i];
     full.n_bytes = t->size;
     full.file_offset = t->data_offset;
-    memcpy(info, &full, info->struct_size < sizeof full ? info->struct_size : sizeof full);
+    erg_rt_copy_out(info, info->struct_size, &full, sizeof full);
     return ERG_OK;
 }

@@ -19,6 +19,13 @@ erg_status erg_rt_set_error(char *last_error, erg_status st, const erg_diag *dia
     return st;
 }
 
+void erg_rt_copy_out(void *out, size_t out_size, const void *in, size_t in_size) {
+    memcpy(out, in, out_size < in_size ? out_size : in_size);
+    if (out_size > in_size)
+        memset((char *)out + in_size, 0, out_size - in_size);
+    memcpy(out, &out_size, sizeof out_size);
+}
+
 erg_backend_env erg_rt_backend_env(const erg_runtime *rt) {
     erg_backend_env env = {
         .alloc = &rt->alloc,
@@ -116,7 +123,11 @@ erg_status erg_runtime_create(const erg_runtime_options *options, erg_runtime **
         return ERG_OUT_OF_MEMORY;
     }
     rt->alloc = *a;
-    pthread_mutex_init(&rt->device_lock, NULL);
+    if (pthread_mutex_init(&rt->device_lock, NULL) != 0) {
+        erg_free(a, rt);
+        ERG_LOGE(&fallback_log, "could not create a mutex");
+        return ERG_INTERNAL;
+    }
     rt->log = fallback_log;
     rt->n_threads = o.n_threads > 0 ? o.n_threads : default_threads();
     const char *features = o.cpu_features ? o.cpu_features : getenv("ERG_CPU_FEATURES");
@@ -164,10 +175,7 @@ erg_status erg_runtime_device_info(const erg_runtime *rt, size_t index, erg_devi
                                          rt->n_devices),
                                 &d);
     }
-    size_t n = info->struct_size < sizeof *info ? info->struct_size : sizeof *info;
-    erg_device_info copy = rt->devices[index].info;
-    copy.struct_size = info->struct_size;
-    memcpy(info, &copy, n);
+    erg_rt_copy_out(info, info->struct_size, &rt->devices[index].info, sizeof *info);
     return ERG_OK;
 }
 

@@ -37,6 +37,26 @@ static erg_status alloc_kv(erg_session *s, erg_dtype dtype, erg_diag *diag) {
     return ERG_OK;
 }
 
+/* A failed create explains itself through the model handle; sessions of one
+ * model may be created from several threads, so the sentence is written
+ * under the model's lock (and a successful create writes nothing). */
+static erg_status create_failed(erg_model *m, erg_status st, const erg_diag *diag) {
+    pthread_mutex_lock(&m->lock);
+    erg_rt_set_error(m->last_error, st, diag);
+    pthread_mutex_unlock(&m->lock);
+    return st;
+}
+
+static erg_status check_options(const erg_session_options *o, erg_diag *diag) {
+    if (o->kv_type != ERG_KV_DEFAULT && o->kv_type != ERG_KV_F16 && o->kv_type != ERG_KV_F32)
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "kv_type %d is not F16 or F32",
+                        (int)o->kv_type);
+    if (o->n_ctx > (1u << 20))
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "n_ctx %u is above the limit of %u", o->n_ctx,
+                        1u << 20);
+    return ERG_OK;
+}
+
 erg_status erg_session_create(erg_model *model, const erg_session_options *options,
                               erg_session **out) {
     if (!out)
@@ -46,27 +66,16 @@ erg_status erg_session_create(erg_model *model, const erg_session_options *optio
         return ERG_INVALID_ARGUMENT;
     erg_diag diag = {{0}};
     erg_session_options o;
-    ERG_RETURN_IF_ERROR(
-        erg_rt_set_error(model->last_error,
-                         erg_rt_read_options(options, &o, sizeof o, "erg_session_options", &diag),
-                         &diag));
+    erg_status st = erg_rt_read_options(options, &o, sizeof o, "erg_session_options", &diag);
+    if (st == ERG_OK)
+        st = check_options(&o, &diag);
+    if (st != ERG_OK)
+        return create_failed(model, st, &diag);
     const erg_hparams *hp = &model->data->hp;
     erg_runtime *rt = model->rt;
-    if (o.kv_type != ERG_KV_DEFAULT && o.kv_type != ERG_KV_F16 && o.kv_type != ERG_KV_F32)
-        return erg_rt_set_error(model->last_error,
-                                erg_fail(&diag, ERG_INVALID_ARGUMENT, "kv_type %d is not F16 or F32",
-                                         (int)o.kv_type),
-                                &diag);
-    if (o.n_ctx > (1u << 20))
-        return erg_rt_set_error(
-            model->last_error,
-            erg_fail(&diag, ERG_INVALID_ARGUMENT, "n_ctx %u is above the limit of %u", o.n_ctx,
-                     1u << 20),
-            &diag);
     erg_session *s = erg_calloc(&rt->alloc, 1, sizeof *s);
     if (!s)
-        return erg_rt_set_error(model->last_error,
-                                erg_fail(&diag, ERG_OUT_OF_MEMORY, "session"), &diag);
+        return create_failed(model, erg_fail(&diag, ERG_OUT_OF_MEMORY, "session"), &diag);
     s->model = model;
     s->reference_math = o.reference_math;
     s->n_ctx = o.n_ctx ? o.n_ctx : (hp->n_ctx_train < DEFAULT_N_CTX ? hp->n_ctx_train : DEFAULT_N_CTX);
@@ -77,7 +86,7 @@ erg_status erg_session_create(erg_model *model, const erg_session_options *optio
     erg_memory_plan_init(&s->plan, &rt->alloc);
     s->stats.struct_size = sizeof s->stats;
 
-    erg_status st = erg_rt_device_acquire(rt, o.device, &s->device, &diag);
+    st = erg_rt_device_acquire(rt, o.device, &s->device, &diag);
     if (st == ERG_OK)
         st = alloc_kv(s, o.kv_type == ERG_KV_F32 ? ERG_DT_F32 : ERG_DT_F16, &diag);
     const erg_model_weights *weights = NULL;
@@ -91,7 +100,7 @@ erg_status erg_session_create(erg_model *model, const erg_session_options *optio
     }
     if (st != ERG_OK) {
         erg_session_destroy(s);
-        return erg_rt_set_error(model->last_error, st, &diag);
+        return create_failed(model, st, &diag);
     }
     s->stats.kv_bytes = s->kv_bytes;
     ERG_LOGI(&rt->log, "session on %s: n_ctx %u, n_batch %u, KV %s %.1f MiB%s",
@@ -143,7 +152,6 @@ static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, u
     ERG_RETURN_IF_ERROR(erg_model_build_graph(m, &bp, g, &br, diag));
     ERG_RETURN_IF_ERROR(erg_graph_validate(g, diag));
     const erg_backend *b = s->device->backend;
-    ERG_RETURN_IF_ERROR(erg_backend_check_graph(b, s->device->open, g, diag));
     ERG_RETURN_IF_ERROR(erg_plan_memory(g, ARENA_ALIGN, &s->plan, diag));
     ERG_RETURN_IF_ERROR(ensure_arena(s, s->plan.arena_bytes, diag));
     erg_memory_plan_bind(&s->plan, g, s->arena);
@@ -155,7 +163,7 @@ static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, u
         pos[i] = (int32_t)(s->n_past + i);
 
     erg_exec_stats es;
-    ERG_RETURN_IF_ERROR(erg_backend_run(b, s->exec, g, &es, diag));
+    ERG_RETURN_IF_ERROR(erg_backend_run(b, s->device->open, s->exec, g, &es, diag));
     if (n_logits) {
         const float *src = erg_tensor_host_data(g, br.logits);
         memcpy(logits, src, (size_t)n_logits * m->hp.n_vocab * sizeof *logits);
@@ -174,6 +182,11 @@ static erg_status check_eval_args(const erg_session *s, const int32_t *tokens, s
     uint32_t n_vocab = s->model->data->hp.n_vocab;
     if (!tokens || n_tokens == 0)
         return erg_fail(diag, ERG_INVALID_ARGUMENT, "no tokens to evaluate");
+    /* Before anything reads the tokens or multiplies their count. */
+    if (n_tokens > s->n_ctx - s->n_past)
+        return erg_fail(diag, ERG_CONTEXT_FULL,
+                        "context full: %u positions used + %zu new tokens > n_ctx %u", s->n_past,
+                        n_tokens, s->n_ctx);
     for (size_t i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)
             return erg_fail(diag, ERG_INVALID_ARGUMENT,
@@ -186,10 +199,6 @@ static erg_status check_eval_args(const erg_session *s, const int32_t *tokens, s
         return erg_fail(diag, ERG_INVALID_ARGUMENT,
                         "logits buffer holds %zu floats; %zu needed (%s)", logits ? logits_len : 0,
                         need, mode == ERG_LOGITS_ALL ? "n_tokens * n_vocab" : "n_vocab");
-    if (n_tokens > s->n_ctx - s->n_past)
-        return erg_fail(diag, ERG_CONTEXT_FULL,
-                        "context full: %u positions used + %zu new tokens > n_ctx %u", s->n_past,
-                        n_tokens, s->n_ctx);
     return ERG_OK;
 }
 
@@ -245,8 +254,6 @@ const char *erg_session_device(const erg_session *s) { return s ? s->device->inf
 erg_status erg_session_get_stats(const erg_session *s, erg_session_stats *stats) {
     if (!s || !stats || stats->struct_size < sizeof(size_t))
         return ERG_INVALID_ARGUMENT;
-    size_t want = stats->struct_size;
-    memcpy(stats, &s->stats, want < sizeof s->stats ? want : sizeof s->stats);
-    stats->struct_size = want;
+    erg_rt_copy_out(stats, stats->struct_size, &s->stats, sizeof s->stats);
     return ERG_OK;
 }

@@ -35,7 +35,13 @@ install_packages() {
     return
   fi
   local sudo=()
-  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      echo "missing Debian packages: ${missing[*]}; run this as root or install sudo" >&2
+      exit 1
+    fi
+    sudo=(sudo)
+  fi
   echo "installing: ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -47,7 +53,8 @@ werror=OFF
 
 build() { # build DIR [cmake args...]
   local dir=$1; shift
-  cmake -S . -B "$dir" -DERG_WERROR=$werror "$@" >/dev/null
+  # Configure quietly, but keep CMake's warnings (a missing test tool) visible.
+  cmake -S . -B "$dir" -DERG_WERROR=$werror "$@" | { grep -v '^--' || true; }
   cmake --build "$dir" -j"$jobs"
 }
 
@@ -64,7 +71,9 @@ stage "build (ASan + UBSan)" build build-sanitize -DCMAKE_BUILD_TYPE=Debug \
   -DERG_SANITIZE=address,undefined
 stage "tests (ASan + UBSan)" ctest --test-dir build-sanitize --output-on-failure -j"$jobs" \
   -L 'unit|conformance|api'
-stage "build (libFuzzer, clang)" env CC=clang bash -c \
-  "cmake -S . -B build-fuzz -DERG_WERROR=$werror -DCMAKE_BUILD_TYPE=RelWithDebInfo -DERG_FUZZ=ON \
-     -DERG_SANITIZE=address,undefined >/dev/null && cmake --build build-fuzz -j$jobs"
+build_fuzz() {
+  CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DERG_FUZZ=ON \
+    -DERG_SANITIZE=address,undefined
+}
+stage "build (libFuzzer, clang)" build_fuzz
 stage "fuzz (60 s)" ctest --test-dir build-fuzz --output-on-failure -L fuzz

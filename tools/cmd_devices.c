@@ -26,8 +26,9 @@ static void print_table(erg_runtime *rt) {
         printf("  memory      %.1f GiB%s\n", (double)d.memory_bytes / 1073741824.0,
                d.unified_memory ? " (shared with the host)" : "");
         if (d.kind == ERG_DEVICE_CPU) {
-            printf("  cores       %d physical, %d logical; %d threads\n", d.n_physical_cores,
-                   d.n_logical_cores, d.n_threads);
+            printf("  cores       %d physical, %d logical\n", d.n_physical_cores,
+                   d.n_logical_cores);
+            printf("  threads     %d\n", d.n_threads);
             printf("  features    %s\n", features[0] ? features : "(none)");
             printf("  kernels     %s\n", d.kernel_level);
         }

@@ -99,8 +99,8 @@ static int run(cli_args *a, const eval_opts *o, erg_runtime *rt) {
     so.device = o->device;
     so.kv_type = o->kv;
     so.reference_math = o->reference;
-    so.n_ctx = o->n_ctx ? (uint32_t)o->n_ctx
-                        : (uint32_t)(o->n_tokens > mi.n_ctx_train ? o->n_tokens : mi.n_ctx_train);
+    /* Room for the tokens (the library's default is min(model's, 4096)). */
+    so.n_ctx = o->n_ctx ? (uint32_t)o->n_ctx : (uint32_t)o->n_tokens;
     if (erg_session_create(model, &so, &s) != ERG_OK) {
         rc = cli_error(a, CLI_EXIT_FAIL, "%s", erg_model_last_error(model));
         goto done;

@@ -20,8 +20,7 @@ static erg_status pick_level(const erg_backend_env *env, const erg_cpu_info *inf
     int l = erg_cpu_level_parse(env->cpu_features);
     if (l < 0)
         return erg_fail(diag, ERG_INVALID_ARGUMENT,
-                        "CPU features '%s' unknown: use scalar, avx2, avx512, avx512vnni, neon "
-                        "or neondot",
+                        "CPU features '%s' unknown: use scalar, avx2, avx512 or avx512vnni",
                         env->cpu_features);
     if (!erg_cpu_level_supported((erg_cpu_level)l, info->features)) {
         char have[160];

@@ -151,11 +151,8 @@ erg_status erg_cpu_exec_compile(erg_backend_exec *e, const erg_graph *g, erg_dia
         memset(p, 0, sizeof *p);
         if (erg_op_is_view(n->op))
             continue;
+        /* erg_backend_run checked support; every non-view op has a kernel. */
         const erg_cpu_op *op = erg_cpu_op_for(n->op);
-        erg_diag why = {{0}};
-        if (!op || (op->supports && !op->supports(g, n, k, &why)))
-            return erg_fail(diag, ERG_UNSUPPORTED, "cpu (%s) cannot run node %zu (%s): %s",
-                            k->name, i, erg_op_name(n->op), op ? why.msg : "no kernel");
         p->op = op;
         p->single = nth == 1 || is_single(g, n);
         sizing.node = n;
@@ -167,11 +164,11 @@ erg_status erg_cpu_exec_compile(erg_backend_exec *e, const erg_graph *g, erg_dia
             n_epoch = 0;
             epoch_work = 0;
         }
-        /* A barrier inside the node ends the epoch for what follows. */
-        if (p->phase_barrier) {
+        /* A barrier inside the node ends the epoch for what follows. Its
+         * first phase still overlaps the epoch's earlier nodes, so their
+         * scratch stays reserved: only the accesses are forgotten. */
+        if (p->phase_barrier)
             n_epoch = 0;
-            epoch_work = 0;
-        }
         for (int s = 0; s <= n->n_src; s++)
             e->epoch[n_epoch++] = range_of(g, s == n->n_src ? n->dst : n->src[s], s == n->n_src,
                                            p->single);

@@ -1,6 +1,6 @@
 /* Packing a model's matmul weights for the CPU kernels, once per model. The
- * packed copy replaces the file's bytes for matmuls only; lookups (GET_ROWS)
- * and the reference path keep reading the file. */
+ * packed copy is what matmuls read; lookups (GET_ROWS) and the reference
+ * path keep reading the file. */
 #include "backends/cpu/cpu_weights.h"
 
 #include "backends/cpu/cpu_device.h"

@@ -2,8 +2,8 @@
  * kernels.h: the CPU backend's kernel table.
  *
  * One table per SIMD level. A level starts as a copy of the level below it
- * and overrides what it does better (scalar <- avx2 <- avx512 <- avx512vnni;
- * scalar <- neon <- neondot), so every entry is always set. The level is
+ * and overrides what it does better (scalar <- avx2 <- avx512 <- avx512vnni),
+ * so every entry is always set. The level is
  * picked at run time from the CPU's features, or forced with
  * ERG_CPU_FEATURES, so one binary runs on any x86-64 and tests cover every
  * path the machine can execute.
@@ -25,8 +25,6 @@ typedef enum erg_cpu_level {
     ERG_CPU_AVX2,       /* AVX2 + FMA + F16C */
     ERG_CPU_AVX512,     /* AVX-512 F, BW, VL, DQ */
     ERG_CPU_AVX512VNNI, /* AVX-512 + VNNI */
-    ERG_CPU_NEON,       /* ARMv8 Advanced SIMD */
-    ERG_CPU_NEONDOT,    /* + dot-product extension */
     ERG_CPU_LEVEL_COUNT
 } erg_cpu_level;
 
@@ -99,7 +97,7 @@ typedef struct erg_cpu_matmul_kernel {
 
 typedef struct erg_cpu_kernels {
     erg_cpu_level level;
-    const char *name; /* "scalar", "avx2", "avx512", "avx512vnni", "neon", "neondot" */
+    const char *name; /* "scalar", "avx2", "avx512", "avx512vnni" */
 
     /* Matmul, per weight dtype (index = erg_dtype). */
     erg_cpu_matmul_kernel matmul[ERG_DT_COUNT];
@@ -152,8 +150,8 @@ int erg_cpu_level_parse(const char *name);
  * two files compiled with that level's target flags only:
  *   vec_<level>.c  elementwise, reductions, conversions, activation quantisers
  *   mm_<level>.c   matmul kernels for every weight type
- * x86 levels exist only in x86-64 builds, neon levels only in ARM64 builds. */
-#define ERG_CPU_LEVEL_INITS(X) X(scalar) X(avx2) X(avx512) X(avx512vnni) X(neon) X(neondot)
+ * The x86 levels exist only in x86-64 builds; other targets run scalar. */
+#define ERG_CPU_LEVEL_INITS(X) X(scalar) X(avx2) X(avx512) X(avx512vnni)
 #define ERG_CPU_DECLARE_INIT_(lvl)                                                      \
     void erg_cpu_vec_init_##lvl(erg_cpu_kernels *k);                                    \
     void erg_cpu_mm_init_##lvl(erg_cpu_kernels *k);

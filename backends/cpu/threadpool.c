@@ -108,8 +108,15 @@ erg_status erg_threadpool_create(const erg_allocator *alloc, int n_threads, erg_
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "thread pool");
     pool->alloc = erg_allocator_or_default(alloc);
     pool->n_threads = n_threads;
-    pthread_mutex_init(&pool->mutex, NULL);
-    pthread_cond_init(&pool->wake, NULL);
+    if (pthread_mutex_init(&pool->mutex, NULL) != 0) {
+        erg_free(alloc, pool);
+        return erg_fail(diag, ERG_INTERNAL, "thread pool: could not create a mutex");
+    }
+    if (pthread_cond_init(&pool->wake, NULL) != 0) {
+        pthread_mutex_destroy(&pool->mutex);
+        erg_free(alloc, pool);
+        return erg_fail(diag, ERG_INTERNAL, "thread pool: could not create a condition variable");
+    }
     atomic_init(&pool->n_done, 0);
     atomic_init(&pool->barrier_count, 0);
     atomic_init(&pool->barrier_gen, 0);

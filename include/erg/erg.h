@@ -25,12 +25,13 @@
  * - Ownership: whoever creates destroys. Every *_destroy(NULL) is a no-op.
  *   A model must outlive its sessions, and a runtime its models.
  * - Options structs start with struct_size. Set it to sizeof(the struct) (the
- *   *_OPTIONS_INIT macros do) and leave every other field zero for the
- *   defaults. The library reads only struct_size bytes, so a program built
+ *   *_OPTIONS_INIT macros do: `erg_session_options o = ERG_SESSION_OPTIONS_INIT;`)
+ *   and leave every other field zero for the defaults. The library reads only struct_size bytes, so a program built
  *   against an older header keeps working with a newer library. Passing NULL
  *   for options means all defaults.
  * - Thread safety: separate runtimes, and separate sessions of one model, may
- *   be used from separate threads at the same time. A single handle must not
+ *   be used from separate threads at the same time, and sessions of one model
+ *   may be created from several threads. Otherwise a single handle must not
  *   be used from two threads at once.
  * - The library never aborts or exits on bad input: a corrupt file, an
  *   unsupported architecture or a failing device gives an error status.
@@ -39,10 +40,8 @@
  *   ERG_LOG            log level: error, warn, info, debug (default warn)
  *   ERG_DEVICE         default device for sessions (default "auto")
  *   ERG_CPU_FEATURES   force a CPU kernel level: scalar, avx2, avx512,
- *                      avx512vnni, neon, neondot (default: best available)
+ *                      avx512vnni (default: the best this CPU runs)
  *   ERG_CPU_REPACK     0: keep weights in the file's layout on the CPU
- *   ERG_CACHE_DIR      cache directory (default $XDG_CACHE_HOME/erg, else
- *                      ~/.cache/erg)
  */
 #ifndef ERG_ERG_H
 #define ERG_ERG_H
@@ -50,6 +49,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -123,7 +123,8 @@ typedef void (*erg_log_fn)(void *user, erg_log_level level, const char *message)
 /** Redirects every allocation the library makes for a runtime and the objects
  *  created from it. alloc returns memory aligned to `alignment` (a power of
  *  two, at most 4096) or NULL; free accepts NULL. Large weight and cache
- *  buffers also come from here. */
+ *  buffers also come from here. Called from any thread that uses the
+ *  runtime, and from its worker threads: it must be thread-safe. */
 typedef struct erg_allocator {
     void *user;
     void *(*alloc)(void *user, size_t size, size_t alignment);
@@ -148,12 +149,20 @@ typedef struct erg_runtime_options {
     const char *cpu_features;    /* NULL: ERG_CPU_FEATURES, else detected */
     /* Keep weights in the file's layout on the CPU instead of repacking the
      * matrices its kernels read faster (also ERG_CPU_REPACK=0). Repacking
-     * costs one pass over the weights when a model's first session starts,
-     * and the packed copy replaces the file's pages for those matrices. */
+     * costs one pass over the weights when a model's first session starts;
+     * the packed copy is then read instead of the file's pages, which the
+     * system may drop from memory. */
     bool cpu_no_repack;
 } erg_runtime_options;
 
-#define ERG_RUNTIME_OPTIONS_INIT {sizeof(erg_runtime_options), 0, 0, 0, 0, 0, 0, 0}
+/* Defaults: every field zero, struct_size set. Works in C and C++. */
+static inline erg_runtime_options erg_runtime_options_default(void) {
+    erg_runtime_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+#define ERG_RUNTIME_OPTIONS_INIT erg_runtime_options_default()
 
 typedef enum erg_device_kind {
     ERG_DEVICE_CPU = 0,
@@ -222,7 +231,14 @@ typedef struct erg_model_options {
     bool no_mmap;                /* read the file into memory instead of mapping it */
 } erg_model_options;
 
-#define ERG_MODEL_OPTIONS_INIT {sizeof(erg_model_options), 0}
+/* Defaults: every field zero, struct_size set. Works in C and C++. */
+static inline erg_model_options erg_model_options_default(void) {
+    erg_model_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+#define ERG_MODEL_OPTIONS_INIT erg_model_options_default()
 
 /** Hyperparameters and sizes of a loaded model. Set struct_size first. */
 typedef struct erg_model_info {
@@ -319,7 +335,14 @@ typedef struct erg_session_options {
     bool reference_math;
 } erg_session_options;
 
-#define ERG_SESSION_OPTIONS_INIT {sizeof(erg_session_options), 0, 0, 0, 0, 0}
+/* Defaults: every field zero, struct_size set. Works in C and C++. */
+static inline erg_session_options erg_session_options_default(void) {
+    erg_session_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+#define ERG_SESSION_OPTIONS_INIT erg_session_options_default()
 
 /* Which logits erg_session_eval writes. */
 typedef enum erg_logits_mode {

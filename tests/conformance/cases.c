@@ -421,6 +421,57 @@ static void cpy_cases(conf_target *t, conf_stats *st) {
     }
 }
 
+/* ---- several nodes at once ------------------------------------------------------------ */
+
+/* Two matmuls of one input with weights whose activation formats differ
+ * (Q8_0 takes 8-bit blocks of 32, Q4_K of 256), summed: the threads run both
+ * without a barrier between them, so each must keep its own converted
+ * activations while the other's are in use. */
+static void multi_node_cases(conf_target *t, conf_stats *st) {
+    static const int64_t cols[] = {1, 64};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        conf_case c;
+        int64_t K = 256, N = 512, M = cols[i];
+        case_init(&c, 800 + i, "MATMUL q8_0 + MATMUL q4_k of one input, M=%lld", (long long)M);
+        int64_t wne[2] = {K, N}, xne[2] = {K, M};
+        int32_t w1 = case_leaf(&c, ERG_DT_Q8_0, 2, wne, 1.0);
+        int32_t w2 = case_leaf(&c, ERG_DT_Q4_K, 2, wne, 1.0);
+        int32_t x = case_leaf(&c, ERG_DT_F32, 2, xne, 1.0);
+        int32_t y = erg_gb_add(&c.g, erg_gb_matmul(&c.g, w1, x), erg_gb_matmul(&c.g, w2, x));
+        double *ref = alloc_ref(&c, y), *bound = alloc_ref(&c, y), *rss = alloc_ref(&c, y);
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+                double acc = 0, abs_sum = 0, sq = 0, err = 0;
+                for (int w = 0; w < 2; w++) {
+                    int64_t blk = w == 0 ? ERG_QK : ERG_QK_K;
+                    double half_step = 0;
+                    for (int64_t k = 0; k < K; k++) {
+                        if (k % blk == 0) {
+                            double amax = 0;
+                            for (int64_t j = k; j < k + blk; j++)
+                                amax = fmax(amax, fabs(case_get(&c, x, j, m, 0, 0)));
+                            half_step = amax / 254.0 * (1.0 + 1e-5);
+                        }
+                        double wv = case_get(&c, w == 0 ? w1 : w2, k, n, 0, 0);
+                        double xv = case_get(&c, x, k, m, 0, 0);
+                        acc += wv * xv;
+                        abs_sum += fabs(wv * xv);
+                        sq += wv * xv * wv * xv;
+                        err += fabs(wv) * half_step;
+                    }
+                }
+                ref[n + N * m] = acc;
+                bound[n + N * m] = err + FLOAT_DOT * abs_sum + 1e-30;
+                rss[n + N * m] = sqrt(sq);
+            }
+        tally(st, case_check_dot(&c, t, false, y, ref, bound, rss, TOL_ACT_Q8));
+        free(ref);
+        free(bound);
+        free(rss);
+        case_free(&c);
+    }
+}
+
 void conf_run_all(conf_target *t, conf_stats *st) {
     matmul_cases(t, st);
     get_rows_cases(t, st);
@@ -429,4 +480,5 @@ void conf_run_all(conf_target *t, conf_stats *st) {
     rope_cases(t, st);
     softmax_cases(t, st);
     cpy_cases(t, st);
+    multi_node_cases(t, st);
 }

@@ -214,7 +214,7 @@ int case_check_dot(conf_case *c, conf_target *t, bool reference_math, int32_t ou
         memcpy(guarded + GUARD, to->data, out_bytes);
     g->tensors[checked].data = guarded + GUARD;
     if (prepare_exec(c, t, reference_math, &weights, &exec, &diag) != ERG_OK ||
-        erg_backend_run(t->backend, exec, g, NULL, &diag) != ERG_OK) {
+        erg_backend_run(t->backend, t->dev, exec, g, NULL, &diag) != ERG_OK) {
         printf("FAIL %s [%s, %s]: run: %s\n", c->label, t->name, mode, diag.msg);
         goto done;
     }
