@@ -71,6 +71,10 @@ stage "build (ASan + UBSan)" build build-sanitize -DCMAKE_BUILD_TYPE=Debug \
   -DERG_SANITIZE=address,undefined
 stage "tests (ASan + UBSan)" ctest --test-dir build-sanitize --output-on-failure -j"$jobs" \
   -L 'unit|conformance|api'
+stage "build (ThreadSanitizer)" build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DERG_SANITIZE=thread
+stage "tests (ThreadSanitizer)" ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+  -L 'conformance|api'
 build_fuzz() {
   CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DERG_FUZZ=ON \
     -DERG_SANITIZE=address,undefined
