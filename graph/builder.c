@@ -135,29 +135,26 @@ int32_t erg_gb_state(erg_graph *g, const char *name, erg_dtype dt, int n_dims, c
     return leaf(g, ERG_TENSOR_STATE, name, dt, n_dims, ne, slot, data);
 }
 
+/* An op of two sources with an F32 result. */
+static int32_t two_sources(erg_graph *g, erg_op op, int32_t a, int32_t b) {
+    int32_t src[2] = {a, b};
+    return dst_of(compute(g, op, 2, src, NULL, ERG_DT_F32));
+}
+
 int32_t erg_gb_get_rows(erg_graph *g, int32_t table, int32_t ids) {
-    int32_t src[2] = {table, ids};
-    return dst_of(compute(g, ERG_OP_GET_ROWS, 2, src, NULL, ERG_DT_F32));
+    return two_sources(g, ERG_OP_GET_ROWS, table, ids);
 }
 
 int32_t erg_gb_matmul(erg_graph *g, int32_t w, int32_t x) {
-    int32_t src[2] = {w, x};
-    return dst_of(compute(g, ERG_OP_MATMUL, 2, src, NULL, ERG_DT_F32));
+    return two_sources(g, ERG_OP_MATMUL, w, x);
 }
 
-int32_t erg_gb_add(erg_graph *g, int32_t a, int32_t b) {
-    int32_t src[2] = {a, b};
-    return dst_of(compute(g, ERG_OP_ADD, 2, src, NULL, ERG_DT_F32));
-}
+int32_t erg_gb_add(erg_graph *g, int32_t a, int32_t b) { return two_sources(g, ERG_OP_ADD, a, b); }
 
-int32_t erg_gb_mul(erg_graph *g, int32_t a, int32_t b) {
-    int32_t src[2] = {a, b};
-    return dst_of(compute(g, ERG_OP_MUL, 2, src, NULL, ERG_DT_F32));
-}
+int32_t erg_gb_mul(erg_graph *g, int32_t a, int32_t b) { return two_sources(g, ERG_OP_MUL, a, b); }
 
 int32_t erg_gb_swiglu(erg_graph *g, int32_t gate, int32_t up) {
-    int32_t src[2] = {gate, up};
-    return dst_of(compute(g, ERG_OP_SWIGLU, 2, src, NULL, ERG_DT_F32));
+    return two_sources(g, ERG_OP_SWIGLU, gate, up);
 }
 
 int32_t erg_gb_silu(erg_graph *g, int32_t a) {
