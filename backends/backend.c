@@ -39,7 +39,7 @@ erg_status erg_backend_run(const erg_backend *b, const erg_backend_device *dev,
     erg_exec_stats ignored;
     if (!stats)
         stats = &ignored;
-    stats->n_dispatches = 0;
+    *stats = (erg_exec_stats){0};
     if (!b || !exec || !g || !dev)
         return erg_fail(diag, ERG_INVALID_ARGUMENT, "run: missing argument");
     ERG_RETURN_IF_ERROR(erg_backend_check_graph(b, dev, g, diag));

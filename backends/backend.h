@@ -41,7 +41,11 @@ typedef struct erg_exec_options {
 } erg_exec_options;
 
 typedef struct erg_exec_stats {
-    uint32_t n_dispatches; /* kernels launched by the last execute */
+    uint32_t n_dispatches;  /* kernels launched by the last execute */
+    double device_seconds;  /* sum of the dispatches' device times; 0 without timers */
+    uint64_t bytes_copied;  /* host <-> device-memory copies the execute made */
+    double simulated_seconds; /* device time from a simulator's model (not measured) */
+    double simulated_joules;  /* energy from a simulator's model */
 } erg_exec_stats;
 
 typedef struct erg_backend {
@@ -65,7 +69,12 @@ typedef struct erg_backend {
                                   size_t n, erg_backend_weights **out, size_t *bytes,
                                   erg_diag *diag);
     void (*weights_free)(erg_backend_weights *weights);
-    /* Host-visible memory for weights, KV cache and activations. */
+    /* Memory both the host and the device address, for KV caches,
+     * activations, inputs and outputs (on a GPU: a mapped device buffer,
+     * zero-copy where memory is unified). Non-weight tensors of a graph
+     * that a GPU device runs must live in memory from its host_alloc; the
+     * host may read and write it between executes. Weights are read from
+     * the prepared copy (weights_prepare), found by the tensor's ext_id. */
     void *(*host_alloc)(erg_backend_device *dev, size_t size);
     void (*host_free)(erg_backend_device *dev, void *ptr);
     erg_status (*exec_create)(erg_backend_device *dev, const erg_exec_options *opts,
@@ -74,6 +83,11 @@ typedef struct erg_backend {
     erg_status (*compile)(erg_backend_exec *exec, const erg_graph *g, erg_diag *diag);
     erg_status (*execute)(erg_backend_exec *exec, const erg_graph *g, erg_exec_stats *stats,
                           erg_diag *diag);
+    /* Optional: device time of each node in the last execute, from the
+     * device's timers (seconds[i] for node i; 0 for views and nodes that
+     * launched nothing). ERG_UNSUPPORTED without timers. */
+    erg_status (*node_times)(const erg_backend_exec *exec, double *seconds, size_t n_nodes,
+                             erg_diag *diag);
 } erg_backend;
 
 /* The backends built into this library, in registration order. */

@@ -99,15 +99,34 @@ static void progress(const run_ctx *c, const char *test, int rep) {
     fflush(stderr);
 }
 
+/* What one timed run counted: kernel launches, and the time the device's
+ * timers saw (0 without timers). */
+typedef struct run_counts {
+    double dispatches, device_seconds;
+} run_counts;
+
+static void add_counts(const erg_session *s, run_counts *k) {
+    erg_session_stats st = {.struct_size = sizeof st};
+    if (erg_session_get_stats(s, &st) == ERG_OK) {
+        k->dispatches += st.n_dispatches;
+        k->device_seconds += st.device_seconds;
+    }
+}
+
 /* One timed run: n tokens as one prompt (pp) or one at a time (tg). */
-static erg_status timed_run(run_ctx *c, int n, bool prompt, double *seconds) {
+static erg_status timed_run(run_ctx *c, int n, bool prompt, double *seconds, run_counts *k) {
     erg_session_reset(c->s);
+    *k = (run_counts){0, 0};
     double t0 = erg_time_s();
     erg_status st = ERG_OK;
-    if (prompt)
+    if (prompt) {
         st = erg_session_eval(c->s, c->tokens, (size_t)n, ERG_LOGITS_LAST, c->logits, SIZE_MAX);
-    for (int i = 0; !prompt && i < n && st == ERG_OK; i++)
+        add_counts(c->s, k);
+    }
+    for (int i = 0; !prompt && i < n && st == ERG_OK; i++) {
         st = erg_session_eval(c->s, &c->tokens[i], 1, ERG_LOGITS_LAST, c->logits, SIZE_MAX);
+        add_counts(c->s, k);
+    }
     *seconds = erg_time_s() - t0;
     if (st != ERG_OK)
         return fail(c->r, st, "%s: %s", c->label, erg_session_last_error(c->s));
@@ -117,9 +136,10 @@ static erg_status timed_run(run_ctx *c, int n, bool prompt, double *seconds) {
 static erg_status run_test(run_ctx *c, int n, bool prompt, erg_bench_record *rec) {
     char test[24];
     snprintf(test, sizeof test, "%s%d", prompt ? "pp" : "tg", n);
-    double tps[64], bw[64], share[64], seconds;
+    double tps[64], bw[64], share[64], host_us[64], seconds;
+    run_counts counts;
     progress(c, test, 0);
-    ERG_RETURN_IF_ERROR(timed_run(c, n, prompt, &seconds)); /* warm-up */
+    ERG_RETURN_IF_ERROR(timed_run(c, n, prompt, &seconds, &counts)); /* warm-up */
     for (int k = 0; k < c->p->reps; k++) {
         progress(c, test, k + 1);
         /* Decode is bound by memory bandwidth: measure it right before the
@@ -130,8 +150,11 @@ static erg_status run_test(run_ctx *c, int n, bool prompt, erg_bench_record *rec
             double g = erg_membw_pass(c->bw);
             bw[k] = g > bw[k] ? g : bw[k];
         }
-        ERG_RETURN_IF_ERROR(timed_run(c, n, prompt, &seconds));
+        ERG_RETURN_IF_ERROR(timed_run(c, n, prompt, &seconds, &counts));
         tps[k] = n / seconds;
+        host_us[k] = counts.device_seconds > 0 && counts.dispatches > 0
+                         ? 1e6 * (seconds - counts.device_seconds) / counts.dispatches
+                         : -1.0;
         share[k] = !prompt ? tps[k] * c->decode_bytes / (bw[k] * 1e9) : 0.0;
     }
     snprintf(rec->test, sizeof rec->test, "%s", test);
@@ -140,6 +163,8 @@ static erg_status run_test(run_ctx *c, int n, bool prompt, erg_bench_record *rec
     rec->reps = c->p->reps;
     summarize(tps, c->p->reps, &rec->tps_median, &rec->tps_stddev);
     rec->ms_per_token = 1000.0 / rec->tps_median;
+    rec->dispatches_per_token = counts.dispatches / n;
+    rec->host_us_per_dispatch = median_of(host_us, c->p->reps);
     if (!prompt) {
         rec->bytes_per_token = c->decode_bytes;
         rec->mem_bw_gbps = median_of(bw, c->p->reps);
@@ -202,6 +227,15 @@ static erg_status bench_model(erg_runtime *rt, const erg_bench_params *p, const 
                 snprintf(rec->device, sizeof rec->device, "%s", erg_session_device(s));
                 rec->threads = p->threads;
                 st = run_test(&c, prompt ? p->n_prompt[t] : p->n_gen[t], prompt, rec);
+                if (st == ERG_UNSUPPORTED) {
+                    /* A row that says why, and on to the next device. */
+                    snprintf(rec->unsupported, sizeof rec->unsupported, "%s",
+                             erg_session_last_error(s));
+                    r->error[0] = '\0';
+                    st = ERG_OK;
+                    pass = 2;
+                    break;
+                }
                 if (st != ERG_OK)
                     r->n--;
             }

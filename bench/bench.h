@@ -44,6 +44,13 @@ typedef struct erg_bench_record {
     double mem_bw_gbps;
     double roofline_tps;
     double roofline_fraction;
+    /* Kernel launches per token (decode: per decoded token), and where the
+     * device has timers, the host's share of each launch: (wall time -
+     * device time) / launches. Negative when unknown. */
+    double dispatches_per_token;
+    double host_us_per_dispatch;
+    /* Set when the device cannot run the model; the numbers are then 0. */
+    char unsupported[160];
 } erg_bench_record;
 
 typedef struct erg_bench_results {

@@ -7,27 +7,39 @@
 #include <stdlib.h>
 
 static void print_table(const erg_bench_results *r) {
-    printf("| %-38s | %-6s | %6s | %-8s | %3s | %-7s | %13s | %8s | %8s | %8s |\n", "model", "type",
-           "GiB", "device", "thr", "test", "t/s", "ms/tok", "mem GB/s", "roofline");
-    printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------",
-           "--------", "--------", "----------", "-----", "---------", "---------------",
-           "----------", "----------", "----------");
+    printf("| %-38s | %-6s | %6s | %-8s | %3s | %-7s | %14s | %8s | %8s | %8s | %8s | %8s |\n",
+           "model", "type", "GiB", "device", "thr", "test", "t/s", "ms/tok", "mem GB/s",
+           "roofline", "disp/tok", "host us");
+    printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------------",
+           "--------", "--------", "----------", "-----", "---------", "----------------",
+           "----------", "----------", "----------", "----------", "----------");
     for (size_t i = 0; i < r->n; i++) {
         const erg_bench_record *c = &r->records[i];
-        char tps[32], bw[32] = "", roof[32] = "";
+        if (c->unsupported[0]) {
+            printf("| %-38s | %-6s | %6.3f | %-8s | %3d | %-7s | unsupported: %s\n", c->model,
+                   c->model_type, c->model_gib, c->device, c->threads, c->test, c->unsupported);
+            continue;
+        }
+        char tps[32], bw[32] = "", roof[32] = "", host[32] = "";
         snprintf(tps, sizeof tps, "%.1f ± %.1f", c->tps_median, c->tps_stddev);
         if (c->roofline_tps > 0) {
             snprintf(bw, sizeof bw, "%.1f", c->mem_bw_gbps);
             snprintf(roof, sizeof roof, "%.0f%%", 100.0 * c->roofline_fraction);
         }
-        printf("| %-38s | %-6s | %6.3f | %-8s | %3d | %-7s | %14s | %8.2f | %8s | %8s |\n",
+        if (c->host_us_per_dispatch >= 0)
+            snprintf(host, sizeof host, "%.1f", c->host_us_per_dispatch);
+        printf("| %-38s | %-6s | %6.3f | %-8s | %3d | %-7s | %14s | %8.2f | %8s | %8s | %8.0f | "
+               "%8s |\n",
                c->model, c->model_type, c->model_gib, c->device, c->threads, c->test, tps,
-               c->ms_per_token, bw, roof);
+               c->ms_per_token, bw, roof, c->dispatches_per_token, host);
     }
     if (r->mem_bw_threads > 0 && r->n > 0)
         printf("\nroofline: decode tokens/s over (memory read bandwidth / weight bytes read per "
                "token), the bandwidth measured with %d threads right before each timed run\n",
                r->mem_bw_threads);
+    if (r->n > 0)
+        printf("disp/tok: kernel launches per token; host us: (wall - device time) per launch, "
+               "where the device has timers\n");
 }
 
 static void print_json(const erg_bench_results *r) {
@@ -40,6 +52,11 @@ static void print_json(const erg_bench_results *r) {
         cJSON_AddNumberToObject(o, "model_gib", c->model_gib);
         cJSON_AddStringToObject(o, "device", c->device);
         cJSON_AddStringToObject(o, "test", c->test);
+        if (c->unsupported[0]) {
+            cJSON_AddStringToObject(o, "unsupported", c->unsupported);
+            cJSON_AddItemToArray(arr, o);
+            continue;
+        }
         cJSON_AddNumberToObject(o, "n_prompt", c->n_prompt);
         cJSON_AddNumberToObject(o, "n_gen", c->n_gen);
         cJSON_AddNumberToObject(o, "threads", c->threads);
@@ -47,6 +64,9 @@ static void print_json(const erg_bench_results *r) {
         cJSON_AddNumberToObject(o, "tokens_per_s", c->tps_median);
         cJSON_AddNumberToObject(o, "tokens_per_s_stddev", c->tps_stddev);
         cJSON_AddNumberToObject(o, "ms_per_token", c->ms_per_token);
+        cJSON_AddNumberToObject(o, "dispatches_per_token", c->dispatches_per_token);
+        if (c->host_us_per_dispatch >= 0)
+            cJSON_AddNumberToObject(o, "host_us_per_dispatch", c->host_us_per_dispatch);
         if (c->roofline_tps > 0) {
             cJSON_AddNumberToObject(o, "mem_bw_gbps", c->mem_bw_gbps);
             cJSON_AddNumberToObject(o, "weight_bytes_per_token", c->bytes_per_token);

@@ -22,6 +22,13 @@ typedef struct erg_rt_device {
     erg_backend_device *open; /* opened on first use, NULL before */
 } erg_rt_device;
 
+/* What one backend found when the runtime enumerated devices. */
+typedef struct erg_rt_backend_note {
+    const char *name;
+    size_t n_devices;
+    char note[ERG_DIAG_MAX]; /* why it found no device, or "" */
+} erg_rt_backend_note;
+
 struct erg_runtime {
     erg_allocator alloc;
     erg_logger log;
@@ -31,6 +38,8 @@ struct erg_runtime {
     char default_device[32];
     erg_rt_device *devices;
     size_t n_devices;
+    erg_rt_backend_note *backend_notes; /* one per registered backend */
+    size_t n_backends;
     pthread_mutex_t device_lock; /* guards opening devices */
     char last_error[ERG_DIAG_MAX];
 };
@@ -56,6 +65,12 @@ struct erg_session {
     erg_model *model;
     erg_rt_device *device;
     erg_backend_exec *exec;
+    /* Nodes the device cannot run go to the CPU (made on first need). */
+    erg_rt_device *fallback;
+    erg_backend_exec *fallback_exec;
+    uint8_t *assign;            /* the placement of each node of the step */
+    size_t assign_cap;
+    bool strict_device;         /* fallback is an error instead */
     bool reference_math;
     uint32_t n_ctx, n_batch, n_past;
     erg_kv_cache kv;

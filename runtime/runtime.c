@@ -56,22 +56,32 @@ static erg_status enumerate_devices(erg_runtime *rt, erg_diag *diag) {
     size_t n_backends;
     const erg_backend *const *backends = erg_backends(&n_backends);
     erg_backend_env env = erg_rt_backend_env(rt);
+    rt->backend_notes = erg_calloc(&rt->alloc, n_backends, sizeof *rt->backend_notes);
+    if (!rt->backend_notes)
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "backend list");
+    rt->n_backends = n_backends;
     for (size_t b = 0; b < n_backends; b++) {
         erg_device_info infos[16];
         size_t count = 0;
         erg_diag why = {{0}};
+        erg_rt_backend_note *note = &rt->backend_notes[b];
+        note->name = backends[b]->name;
         erg_status st = erg_backend_enumerate(backends[b], &env, infos, 16, &count, &why);
         if (st != ERG_OK) {
             /* The CPU is the fallback: without it there is no runtime. */
-            if (backends[b] == erg_backends(&n_backends)[0])
+            if (b == 0)
                 return erg_fail(diag, st, "%s", why.msg);
             ERG_LOGW(&rt->log, "%s backend: %s", backends[b]->name, why.msg);
+            snprintf(note->note, sizeof note->note, "%s", why.msg);
             continue;
         }
-        if (count == 0 && why.msg[0])
-            ERG_LOGI(&rt->log, "%s backend: no device: %s", backends[b]->name, why.msg);
+        if (count == 0) {
+            snprintf(note->note, sizeof note->note, "%s", why.msg[0] ? why.msg : "no device");
+            ERG_LOGI(&rt->log, "%s backend: no device: %s", backends[b]->name, note->note);
+        }
         if (count > 16)
             count = 16;
+        note->n_devices = count;
         erg_rt_device *grown = erg_calloc(&rt->alloc, rt->n_devices + count, sizeof *grown);
         if (!grown)
             return erg_fail(diag, ERG_OUT_OF_MEMORY, "device list");
@@ -158,12 +168,25 @@ void erg_runtime_destroy(erg_runtime *rt) {
     pthread_mutex_destroy(&rt->device_lock);
     erg_allocator a = rt->alloc;
     erg_free(&a, rt->devices);
+    erg_free(&a, rt->backend_notes);
     erg_free(&a, rt);
 }
 
 const char *erg_runtime_last_error(const erg_runtime *rt) { return rt ? rt->last_error : ""; }
 
 size_t erg_runtime_device_count(const erg_runtime *rt) { return rt ? rt->n_devices : 0; }
+
+size_t erg_runtime_backend_count(const erg_runtime *rt) { return rt ? rt->n_backends : 0; }
+
+erg_status erg_runtime_backend_info(const erg_runtime *rt, size_t index, const char **name,
+                                    size_t *n_devices, const char **note) {
+    if (!rt || !name || !n_devices || !note || index >= rt->n_backends)
+        return ERG_INVALID_ARGUMENT;
+    *name = rt->backend_notes[index].name;
+    *n_devices = rt->backend_notes[index].n_devices;
+    *note = rt->backend_notes[index].note;
+    return ERG_OK;
+}
 
 erg_status erg_runtime_device_info(const erg_runtime *rt, size_t index, erg_device_info *info) {
     if (!rt || !info || info->struct_size < sizeof(size_t))

@@ -4,6 +4,8 @@
 
 #include "graph/validate.h"
 #include "hal/timer.h"
+#include "scheduler/multi_exec.h"
+#include "scheduler/placement.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +80,7 @@ erg_status erg_session_create(erg_model *model, const erg_session_options *optio
         return create_failed(model, erg_fail(&diag, ERG_OUT_OF_MEMORY, "session"), &diag);
     s->model = model;
     s->reference_math = o.reference_math;
+    s->strict_device = o.strict_device;
     s->n_ctx = o.n_ctx ? o.n_ctx : (hp->n_ctx_train < DEFAULT_N_CTX ? hp->n_ctx_train : DEFAULT_N_CTX);
     s->n_batch = o.n_batch ? o.n_batch : DEFAULT_N_BATCH;
     if (s->n_batch > s->n_ctx)
@@ -116,6 +119,9 @@ void erg_session_destroy(erg_session *s) {
     const erg_allocator *a = &s->model->rt->alloc;
     if (s->exec)
         s->device->backend->exec_free(s->exec);
+    if (s->fallback_exec)
+        s->fallback->backend->exec_free(s->fallback_exec);
+    erg_free(a, s->assign);
     if (s->device && s->device->open) {
         s->device->backend->host_free(s->device->open, s->kv_buffer);
         s->device->backend->host_free(s->device->open, s->arena);
@@ -142,6 +148,42 @@ static erg_status ensure_arena(erg_session *s, size_t bytes, erg_diag *diag) {
     return ERG_OK;
 }
 
+/* The CPU executor that runs what the session's device cannot. */
+static erg_status ensure_fallback(erg_session *s, erg_diag *diag) {
+    if (s->fallback_exec)
+        return ERG_OK;
+    erg_runtime *rt = s->model->rt;
+    ERG_RETURN_IF_ERROR(erg_rt_device_acquire(rt, "cpu", &s->fallback, diag));
+    const erg_model_weights *w;
+    ERG_RETURN_IF_ERROR(erg_rt_model_weights(s->model, s->fallback, &w, diag));
+    erg_exec_options eo = {.reference_math = s->reference_math, .weights = w->weights};
+    return s->fallback->backend->exec_create(s->fallback->open, &eo, &s->fallback_exec, diag);
+}
+
+/* Runs the step's graph: all on the session's device where it can, else
+ * placed node by node with the rest on the CPU (an error when strict). */
+static erg_status run_placed(erg_session *s, const erg_graph *g, erg_exec_stats *es,
+                             erg_diag *diag) {
+    const erg_backend *b = s->device->backend;
+    s->stats.n_nodes_fallback = 0;
+    s->stats.n_subgraphs = 1;
+    if (s->device == &s->model->rt->devices[0])
+        return erg_backend_run(b, s->device->open, s->exec, g, es, diag);
+    if (!erg_grow_array(&s->model->rt->alloc, (void **)&s->assign, 1, &s->assign_cap,
+                        g->n_nodes))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "placement of %zu nodes", g->n_nodes);
+    erg_placement_report rep;
+    erg_place_nodes(g, b, s->device->open, s->assign, &rep);
+    if (rep.n_fallback == 0)
+        return erg_backend_run(b, s->device->open, s->exec, g, es, diag);
+    if (s->strict_device)
+        return erg_placement_strict_error(g, b, &rep, diag);
+    ERG_RETURN_IF_ERROR(ensure_fallback(s, diag));
+    s->stats.n_nodes_fallback = rep.n_fallback;
+    erg_exec_target targets[2] = {{b, s->exec}, {s->fallback->backend, s->fallback_exec}};
+    return erg_multi_run(g, s->assign, targets, es, &s->stats.n_subgraphs, diag);
+}
+
 /* Builds, checks, plans and runs one step of nt tokens; copies its logits. */
 static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, uint32_t n_logits,
                            float *logits, erg_diag *diag) {
@@ -151,7 +193,6 @@ static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, u
     erg_build_result br;
     ERG_RETURN_IF_ERROR(erg_model_build_graph(m, &bp, g, &br, diag));
     ERG_RETURN_IF_ERROR(erg_graph_validate(g, diag));
-    const erg_backend *b = s->device->backend;
     ERG_RETURN_IF_ERROR(erg_plan_memory(g, ARENA_ALIGN, &s->plan, diag));
     ERG_RETURN_IF_ERROR(ensure_arena(s, s->plan.arena_bytes, diag));
     erg_memory_plan_bind(&s->plan, g, s->arena);
@@ -163,13 +204,18 @@ static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, u
         pos[i] = (int32_t)(s->n_past + i);
 
     erg_exec_stats es;
-    ERG_RETURN_IF_ERROR(erg_backend_run(b, s->device->open, s->exec, g, &es, diag));
+    ERG_RETURN_IF_ERROR(run_placed(s, g, &es, diag));
     if (n_logits) {
         const float *src = erg_tensor_host_data(g, br.logits);
         memcpy(logits, src, (size_t)n_logits * m->hp.n_vocab * sizeof *logits);
     }
     s->stats.n_nodes = (uint32_t)g->n_nodes;
     s->stats.n_dispatches += es.n_dispatches;
+    s->stats.device_seconds += es.device_seconds;
+    s->stats.bytes_copied += es.bytes_copied;
+    s->stats.simulated_seconds += es.simulated_seconds;
+    s->stats.simulated_joules += es.simulated_joules;
+    s->stats.partly_simulated = s->stats.simulated_seconds > 0 && s->stats.n_nodes_fallback > 0;
     if (s->plan.arena_bytes > s->stats.activation_bytes)
         s->stats.activation_bytes = s->plan.arena_bytes;
     s->n_past += nt;
@@ -213,6 +259,10 @@ erg_status erg_session_eval(erg_session *s, const int32_t *tokens, size_t n_toke
     double t0 = erg_time_s();
     uint32_t n_vocab = s->model->data->hp.n_vocab, n_past0 = s->n_past;
     s->stats.n_dispatches = 0;
+    s->stats.device_seconds = 0;
+    s->stats.bytes_copied = 0;
+    s->stats.simulated_seconds = 0;
+    s->stats.simulated_joules = 0;
     s->stats.activation_bytes = 0;
     erg_status st = ERG_OK;
     for (size_t off = 0; off < n_tokens && st == ERG_OK; off += s->n_batch) {

@@ -45,6 +45,12 @@ bool cli_parse_output(const char *s, unsigned allowed, cli_output *out);
  * failure prints the one error line and returns the exit code, else 0. */
 int cli_runtime(const cli_args *a, int n_threads, erg_runtime **out);
 
+/* The placement report of a session's last eval: nodes that fell back to
+ * the CPU, subgraphs, copies, and simulated time labelled as such. */
+void cli_print_placement(const char *device, const erg_session_stats *st);
+/* The same as JSON members ("placement": {...}), without braces around. */
+void cli_print_placement_json(const erg_session_stats *st);
+
 /* Commands */
 int cmd_devices(cli_args *a);
 int cmd_eval(cli_args *a);
@@ -52,5 +58,7 @@ int cmd_graph(cli_args *a);
 int cmd_mkmodel(cli_args *a);
 int cmd_quantize(cli_args *a);
 int cmd_bench(cli_args *a);
+int cmd_profile(cli_args *a);
+int cmd_plugin_check(cli_args *a);
 
 #endif

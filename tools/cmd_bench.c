@@ -93,11 +93,18 @@ int cmd_bench(cli_args *a) {
             return cli_error(a, CLI_EXIT_USAGE, "at most %d devices", ERG_BENCH_MAX_LIST);
         }
     } else {
-        /* Every device found. */
+        /* Every device found, except GPU APIs implemented on this CPU
+         * (lavapipe, PoCL): they measure the CPU again, slowly. */
         static erg_device_info infos[ERG_BENCH_MAX_LIST];
         for (size_t i = 0; i < erg_runtime_device_count(rt) && i < ERG_BENCH_MAX_LIST; i++) {
             infos[i].struct_size = sizeof infos[i];
-            if (erg_runtime_device_info(rt, i, &infos[i]) == ERG_OK)
+            if (erg_runtime_device_info(rt, i, &infos[i]) != ERG_OK)
+                continue;
+            if (infos[i].kind == ERG_DEVICE_OTHER)
+                fprintf(stderr, "erg bench: leaving out %s (%s, which runs on the CPU); name it in "
+                                "--devices to include it\n",
+                        infos[i].name, infos[i].description);
+            else
                 p.devices[p.n_devices++] = infos[i].name;
         }
     }

@@ -9,7 +9,9 @@
 
 static void usage(void) {
     printf("usage: erg eval -m MODEL --tokens 1,2,3 [--device D] [-t N] [-c N_CTX]\n"
-           "                [--kv-type f16|f32] [--reference] [--logits-out FILE] [-o table|json]\n"
+           "                [--kv-type f16|f32] [--reference] [--strict] [--logits-out FILE]\n"
+           "                [-o table|json]\n"
+           "  --strict      fail if the device cannot run every node (no CPU fallback)\n"
            "  --logits-out  float32 logits of every position (n_tokens x n_vocab, row-major, LE)\n"
            "  --reference   exact dequantisation and F32 activations (the accuracy reference)\n");
 }
@@ -20,7 +22,7 @@ typedef struct eval_opts {
     size_t n_tokens;
     long long threads, n_ctx;
     erg_kv_type kv;
-    bool reference;
+    bool reference, strict;
     cli_output out;
 } eval_opts;
 
@@ -51,6 +53,8 @@ static int parse(cli_args *a, eval_opts *o) {
                 o->kv = strcmp(v, "f32") == 0 ? ERG_KV_F32 : ERG_KV_F16;
         } else if (cli_flag(a, "--reference", NULL, false, &v, &bad)) {
             o->reference = true;
+        } else if (cli_flag(a, "--strict", NULL, false, &v, &bad)) {
+            o->strict = true;
         } else if (cli_flag(a, "--logits-out", NULL, true, &v, &bad)) {
             o->logits_out = v;
         } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
@@ -99,6 +103,7 @@ static int run(cli_args *a, const eval_opts *o, erg_runtime *rt) {
     so.device = o->device;
     so.kv_type = o->kv;
     so.reference_math = o->reference;
+    so.strict_device = o->strict;
     /* Room for the tokens (the library's default is min(model's, 4096)). */
     so.n_ctx = o->n_ctx ? (uint32_t)o->n_ctx : (uint32_t)o->n_tokens;
     if (erg_session_create(model, &so, &s) != ERG_OK) {
@@ -125,13 +130,19 @@ static int run(cli_args *a, const eval_opts *o, erg_runtime *rt) {
     for (uint32_t i = 1; i < mi.n_vocab; i++)
         if (last[i] > last[best])
             best = i;
-    if (o->out == CLI_OUT_JSON)
+    erg_session_stats st = {.struct_size = sizeof st};
+    erg_session_get_stats(s, &st);
+    if (o->out == CLI_OUT_JSON) {
         printf("{\"device\": \"%s\", \"n_tokens\": %zu, \"n_vocab\": %u, \"argmax\": %u, "
-               "\"logit\": %.9g}\n",
+               "\"logit\": %.9g, ",
                erg_session_device(s), o->n_tokens, mi.n_vocab, best, (double)last[best]);
-    else
+        cli_print_placement_json(&st);
+        printf("}\n");
+    } else {
         printf("argmax %u (logit %.6f) after %zu tokens on %s\n", best, (double)last[best],
                o->n_tokens, erg_session_device(s));
+        cli_print_placement(erg_session_device(s), &st);
+    }
 done:
     free(tokens);
     free(logits);

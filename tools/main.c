@@ -13,14 +13,18 @@ static const struct {
     {"eval", cmd_eval, "evaluate tokens, write logits"},
     {"bench", cmd_bench, "prefill and decode speed on every device"},
     {"graph", cmd_graph, "show a model's compute graph"},
+    {"profile", cmd_profile, "per-op time and energy of a model on one device"},
     {"mkmodel", cmd_mkmodel, "write a GGUF model with random weights"},
     {"quantize", cmd_quantize, "convert an F32/F16 GGUF to a quantized type"},
+#ifdef ERG_HAVE_PLUGINS
+    {"plugin-check", cmd_plugin_check, "run the conformance suite on a plugin .so"},
+#endif
 };
 
 static void usage(FILE *f) {
     fprintf(f, "usage: erg <command> [options]   (erg <command> --help for its options)\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nerg %s\n", erg_version());
 }
 

@@ -126,4 +126,5 @@ const erg_backend erg_cpu_backend = {
     .exec_free = erg_cpu_exec_free,
     .compile = erg_cpu_exec_compile,
     .execute = erg_cpu_exec_execute,
+    .node_times = erg_cpu_exec_node_times,
 };

@@ -21,5 +21,8 @@ void erg_cpu_exec_free(erg_backend_exec *exec);
 erg_status erg_cpu_exec_compile(erg_backend_exec *exec, const erg_graph *g, erg_diag *diag);
 erg_status erg_cpu_exec_execute(erg_backend_exec *exec, const erg_graph *g, erg_exec_stats *stats,
                                 erg_diag *diag);
+/* Thread 0's wall time per node of the last execute (cpu_exec.c). */
+erg_status erg_cpu_exec_node_times(const erg_backend_exec *exec, double *seconds, size_t n_nodes,
+                                   erg_diag *diag);
 
 #endif

@@ -10,12 +10,21 @@
  * in program order). A decode step thus meets about a third as often as a
  * barrier after every node would. Nodes between two barriers get separate
  * scratch regions, so scratch never creates a hazard.
+ *
+ * Node times (node_times) are thread 0's wall clock, read once per node:
+ * from the end of the node before to the end of this one, so they add up to
+ * the execute's wall time. A wait at a barrier after nodes the threads
+ * shared is for those nodes' stragglers and is added to the last of them.
+ * After nodes thread 0 ran alone, the others had nothing to finish: the
+ * wait is for them to wake or be scheduled, a cost of the parallel node
+ * that needs them, so it goes to the node after the barrier.
  */
 #include "backends/cpu/cpu_device.h"
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/threadpool.h"
 
 #include "base/checked.h"
+#include "hal/timer.h"
 
 #include <string.h>
 
@@ -52,6 +61,11 @@ struct erg_backend_exec {
     void *work;
     size_t work_cap;
     const erg_graph *g; /* the graph being executed */
+    /* Timing, written by thread 0 only. */
+    uint64_t *node_ns;  /* per node, of the last execute */
+    size_t n_timed;     /* nodes the last execute timed; 0 before the first */
+    uint64_t t_mark;    /* when thread 0 finished its last node */
+    size_t last_timed;  /* that node, or SIZE_MAX */
 };
 
 erg_status erg_cpu_exec_create(erg_backend_device *dev, const erg_exec_options *opts,
@@ -81,6 +95,7 @@ void erg_cpu_exec_free(erg_backend_exec *e) {
     erg_free(a, e->chunks);
     erg_free(a, e->epoch);
     erg_free(a, e->work);
+    erg_free(a, e->node_ns);
     erg_free(a, e);
 }
 
@@ -122,18 +137,22 @@ static erg_status grow_plan(erg_backend_exec *e, size_t n_nodes, erg_diag *diag)
     node_plan *plan = erg_malloc(a, n_nodes * sizeof *plan);
     atomic_int *chunks = erg_malloc(a, n_nodes * ERG_CPU_MAX_PHASES * sizeof *chunks);
     access *epoch = erg_malloc(a, n_nodes * (ERG_MAX_SRC + 1) * sizeof *epoch);
-    if (!plan || !chunks || !epoch) {
+    uint64_t *node_ns = erg_malloc(a, n_nodes * sizeof *node_ns);
+    if (!plan || !chunks || !epoch || !node_ns) {
         erg_free(a, plan);
         erg_free(a, chunks);
         erg_free(a, epoch);
+        erg_free(a, node_ns);
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "CPU plan of %zu nodes", n_nodes);
     }
     erg_free(a, e->plan);
     erg_free(a, e->chunks);
     erg_free(a, e->epoch);
+    erg_free(a, e->node_ns);
     e->plan = plan;
     e->chunks = chunks;
     e->epoch = epoch;
+    e->node_ns = node_ns;
     e->plan_cap = e->epoch_cap = n_nodes;
     return ERG_OK;
 }
@@ -187,6 +206,7 @@ erg_status erg_cpu_exec_compile(erg_backend_exec *e, const erg_graph *g, erg_dia
         e->work_cap = work;
     }
     e->g = g;
+    e->n_timed = 0; /* times of an earlier graph would name the wrong nodes */
     return ERG_OK;
 }
 
@@ -199,12 +219,22 @@ static void run_nodes(void *arg, int ith, int nth) {
         .reference_math = e->reference_math,
         .weights = e->weights,
     };
+    bool timed = ith == 0, shared = false; /* shared: a node since the barrier ran on all */
+    uint64_t t = timed ? erg_time_ns() : 0;
+    size_t last = SIZE_MAX;
     for (size_t i = 0; i < g->n_nodes; i++) {
         const node_plan *p = &e->plan[i];
         if (!p->op)
             continue;
-        if (p->barrier_before)
+        if (p->barrier_before) {
             erg_threadpool_barrier(e->pool);
+            if (timed && shared) {
+                uint64_t now = erg_time_ns();
+                e->node_ns[last] += now - t;
+                t = now;
+            }
+            shared = false;
+        }
         if (p->single && ith != 0)
             continue;
         args.node = &g->nodes[i];
@@ -217,6 +247,17 @@ static void run_nodes(void *arg, int ith, int nth) {
             if (p->phase_barrier && ph + 1 < p->op->n_phases)
                 erg_threadpool_barrier(e->pool);
         }
+        if (timed) {
+            uint64_t now = erg_time_ns();
+            e->node_ns[i] += now - t;
+            t = now;
+            last = i;
+            shared |= !p->single;
+        }
+    }
+    if (timed) {
+        e->t_mark = t;
+        e->last_timed = last;
     }
 }
 
@@ -229,8 +270,21 @@ erg_status erg_cpu_exec_execute(erg_backend_exec *e, const erg_graph *g, erg_exe
         for (int p = 0; p < ERG_CPU_MAX_PHASES; p++)
             atomic_init(&e->chunks[i * ERG_CPU_MAX_PHASES + (size_t)p], 0);
         dispatches += e->plan[i].op != NULL;
+        e->node_ns[i] = 0;
     }
     erg_threadpool_run(e->pool, run_nodes, e);
+    if (e->last_timed != SIZE_MAX)
+        e->node_ns[e->last_timed] += erg_time_ns() - e->t_mark; /* the pool's last stragglers */
+    e->n_timed = g->n_nodes;
     stats->n_dispatches = dispatches;
+    return ERG_OK;
+}
+
+erg_status erg_cpu_exec_node_times(const erg_backend_exec *e, double *seconds, size_t n_nodes,
+                                   erg_diag *diag) {
+    if (!e->n_timed)
+        return erg_fail(diag, ERG_UNSUPPORTED, "CPU: no graph has run on this executor yet");
+    for (size_t i = 0; i < n_nodes; i++)
+        seconds[i] = i < e->n_timed ? (double)e->node_ns[i] * 1e-9 : 0;
     return ERG_OK;
 }

@@ -202,7 +202,36 @@ typedef struct erg_device_info {
     uint32_t cpu_features;       /* ERG_CPU_FEATURE_* bits detected */
     char kernel_level[16];       /* the kernel level in use: "avx2", "scalar" … */
     int n_threads;               /* threads this runtime uses on the device */
+    /* GPU and accelerator devices (zero elsewhere) */
+    char vendor[32];             /* "AMD", "Mesa", "NVIDIA", "Portable Computing Language" … */
+    char driver_version[64];
+    char api_version[16];        /* "1.3.230" (Vulkan), "3.0" (OpenCL) */
+    uint32_t compute_units;      /* OpenCL compute units; 0 where the API does not say */
+    uint32_t subgroup_size;      /* 0: no subgroup operations */
+    uint32_t gpu_features;       /* ERG_GPU_FEATURE_* bits */
+    uint64_t local_memory_bytes; /* shared memory per workgroup */
+    uint64_t max_buffer_bytes;   /* the largest single buffer a kernel can address */
+    double timer_period_ns;      /* resolution of the device's timestamps; 0: none */
+    uint32_t n_memory_heaps;
+    struct {
+        uint64_t bytes;
+        bool device_local;       /* fast memory of the device */
+        bool host_visible;       /* the host can map it */
+    } memory_heaps[4];
+    /* A simulated device (a plugin such as npu-sim): its times and energy
+     * come from a model, and every report labels them "simulated". */
+    bool simulated;
 } erg_device_info;
+
+/* GPU features (erg_device_info.gpu_features). */
+#define ERG_GPU_FEATURE_FP16_STORAGE (1u << 0) /* 16-bit floats in buffers */
+#define ERG_GPU_FEATURE_FP16_MATH    (1u << 1) /* 16-bit float arithmetic */
+#define ERG_GPU_FEATURE_INT8_STORAGE (1u << 2) /* 8-bit integers in buffers */
+#define ERG_GPU_FEATURE_INT8_MATH    (1u << 3) /* 8-bit integer arithmetic */
+#define ERG_GPU_FEATURE_INT_DOT      (1u << 4) /* packed 8-bit integer dot product */
+#define ERG_GPU_FEATURE_SUBGROUPS    (1u << 5) /* subgroup reductions in compute */
+#define ERG_GPU_FEATURE_TIMESTAMPS   (1u << 6) /* per-dispatch device timers */
+#define ERG_GPU_FEATURE_FP64         (1u << 7)
 
 /** Creates a runtime: detects devices and reads the environment.
  *  options may be NULL. On failure *out is NULL and the status tells why;
@@ -221,6 +250,17 @@ ERG_API size_t erg_runtime_device_count(const erg_runtime *runtime);
 /** Describes device `index` (0 .. count-1). info->struct_size must be set. */
 ERG_API erg_status erg_runtime_device_info(const erg_runtime *runtime, size_t index,
                                            erg_device_info *info);
+
+/** Number of backends built into the library ("cpu", "vulkan", "opencl" …),
+ *  whether or not they found a device. */
+ERG_API size_t erg_runtime_backend_count(const erg_runtime *runtime);
+
+/** Backend `index`: its name, how many devices it found, and when it found
+ *  none, why (e.g. "libvulkan.so.1 not found"); "" otherwise. The strings
+ *  live as long as the runtime. */
+ERG_API erg_status erg_runtime_backend_info(const erg_runtime *runtime, size_t index,
+                                            const char **name, size_t *n_devices,
+                                            const char **note);
 
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
@@ -333,6 +373,9 @@ typedef struct erg_session_options {
      * in F32 (no activation quantisation). Slower; used as the accuracy
      * reference by tests and `erg bench`. */
     bool reference_math;
+    /* Fail (ERG_UNSUPPORTED, naming the first node) instead of running on
+     * the CPU the nodes the session's device cannot run. */
+    bool strict_device;
 } erg_session_options;
 
 /* Defaults: every field zero, struct_size set. Works in C and C++. */
@@ -387,6 +430,20 @@ typedef struct erg_session_stats {
     double eval_seconds;         /* wall time of the last eval */
     uint64_t weight_copy_bytes;  /* the device's own copy of the weights (packed, uploaded) */
     double weight_prepare_seconds; /* the one-time cost of making that copy */
+    double device_seconds;       /* kernel time of the last eval by the device's timers;
+                                    0 where the device has none (the CPU) */
+    /* Placement report of the last eval: nodes the session's device could
+     * not run went to the CPU (fallback), in n_subgraphs runs of nodes on
+     * one device, with bytes_copied between the devices' memories. */
+    uint32_t n_nodes_fallback;   /* non-view nodes run on the CPU instead */
+    uint32_t n_subgraphs;        /* runs of consecutive nodes on one device */
+    uint64_t bytes_copied;       /* copies between host and device memory */
+    /* Time and energy a simulated device (npu-sim) reports from its model:
+     * never measured. partly_simulated: the eval's device time mixes
+     * measured time (real devices) and simulated time. */
+    double simulated_seconds;
+    double simulated_joules;
+    bool partly_simulated;
 } erg_session_stats;
 
 ERG_API erg_status erg_session_get_stats(const erg_session *session, erg_session_stats *stats);

@@ -1,6 +1,7 @@
 /* The public API's contracts: status names, options that grow, metadata,
  * clear errors for bad files, the log callback, and allocation failure at
  * every step without a crash or a leak. */
+#include "tests/support/counting_alloc.h"
 #include "tests/support/test_models.h"
 #include "tests/test.h"
 
@@ -12,35 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- an allocator that counts, and fails the Nth allocation -------------------- */
-
-typedef struct counting {
-    long count, live, fail_at;
-} counting;
-
-static void *counting_alloc(void *user, size_t size, size_t alignment) {
-    counting *c = user;
-    if (++c->count == c->fail_at)
-        return NULL;
-    void *p = NULL;
-    if (posix_memalign(&p, alignment < sizeof(void *) ? sizeof(void *) : alignment, size ? size : 1))
-        return NULL;
-    c->live++;
-    return p;
-}
-
-static void counting_free(void *user, void *ptr) {
-    counting *c = user;
-    if (ptr) {
-        c->live--;
-        free(ptr);
-    }
-}
-
 /* Runtime, model, session, one eval, teardown: every step either works or
  * reports ERG_OUT_OF_MEMORY. Returns true when nothing failed. */
 static bool scenario(counting *c, const char *path) {
-    erg_allocator a = {c, counting_alloc, counting_free};
+    erg_allocator a = counting_allocator(c);
     erg_runtime_options ro = ERG_RUNTIME_OPTIONS_INIT;
     ro.allocator = &a;
     ro.n_threads = 2;

@@ -16,6 +16,11 @@ typedef struct conf_target {
     const char *name;         /* for messages: "cpu/avx2" */
     const erg_backend *backend;
     erg_backend_device *dev;
+    /* Capability tag: a device that quantises weights and activations to
+     * int8 itself (an NPU plugin) is held to this normalised error on
+     * matmuls instead of the per-element bounds of erg's kernels; 0 keeps
+     * the bounds. */
+    double int8_matmul_tol;
 } conf_target;
 
 typedef struct conf_stats {

@@ -180,6 +180,10 @@ int case_check_dot(conf_case *c, conf_target *t, bool reference_math, int32_t ou
     erg_graph *g = &c->g;
     erg_diag diag = {{0}};
     const char *mode = reference_math ? "reference" : "default";
+    if (t->int8_matmul_tol > 0) {
+        bound = NULL;
+        tol = t->int8_matmul_tol;
+    }
     erg_gb_mark_output(g, out);
     if (erg_graph_validate(g, &diag) != ERG_OK) {
         printf("FAIL %s [%s, %s]: invalid graph: %s\n", c->label, t->name, mode, diag.msg);
@@ -202,9 +206,12 @@ int case_check_dot(conf_case *c, conf_target *t, bool reference_math, int32_t ou
     void *arena = NULL;
     erg_backend_weights *weights = NULL;
     erg_backend_exec *exec = NULL;
-    unsigned char *guarded = malloc(out_bytes + 2 * GUARD);
+    /* Activations and the checked result live in the device's own host-
+     * addressable memory, as a session's do (a GPU backend binds nothing
+     * else), with the guards inside the same allocation. */
+    unsigned char *guarded = t->backend->host_alloc(t->dev, out_bytes + 2 * GUARD);
     if (erg_plan_memory(g, 64, &plan, &diag) != ERG_OK || !guarded ||
-        !(arena = malloc(plan.arena_bytes ? plan.arena_bytes : 1))) {
+        !(arena = t->backend->host_alloc(t->dev, plan.arena_bytes ? plan.arena_bytes : 1))) {
         printf("FAIL %s [%s, %s]: setup: %s\n", c->label, t->name, mode, diag.msg);
         goto done;
     }
@@ -213,6 +220,10 @@ int case_check_dot(conf_case *c, conf_target *t, bool reference_math, int32_t ou
     if (to->data)
         memcpy(guarded + GUARD, to->data, out_bytes);
     g->tensors[checked].data = guarded + GUARD;
+    /* A leaf the graph writes (the destination of a CPY) is state, like a KV
+     * cache: devices write it in place instead of reading a weight copy. */
+    if (g->tensors[checked].kind == ERG_TENSOR_WEIGHT)
+        g->tensors[checked].kind = ERG_TENSOR_STATE;
     if (prepare_exec(c, t, reference_math, &weights, &exec, &diag) != ERG_OK ||
         erg_backend_run(t->backend, t->dev, exec, g, NULL, &diag) != ERG_OK) {
         printf("FAIL %s [%s, %s]: run: %s\n", c->label, t->name, mode, diag.msg);
@@ -261,7 +272,9 @@ done:
     if (weights)
         t->backend->weights_free(weights);
     erg_memory_plan_free(&plan);
-    free(arena);
-    free(guarded);
+    if (arena)
+        t->backend->host_free(t->dev, arena);
+    if (guarded)
+        t->backend->host_free(t->dev, guarded);
     return ok;
 }

@@ -1,0 +1,59 @@
+/*
+ * vk_ops.h: lowering IR nodes to Vulkan dispatches. Each op family says
+ * whether a device can run a node, and turns the node into one dispatch:
+ * which shader variant, its specialisation constants, its push constants
+ * and its grid. Bindings are fixed by convention (shaders/vulkan/push.h):
+ * sources 0-2 at bindings 0-2 and the result at binding 3, so the executor
+ * resolves them before lowering and passes their byte offsets in.
+ */
+#ifndef ERG_VK_OPS_H
+#define ERG_VK_OPS_H
+
+#include "backends/vulkan/vk_instance.h"
+#include "graph/ir.h"
+
+#define ERG_VK_PUSH_MAX 128
+#define ERG_VK_MAX_SPEC 4
+#define ERG_VK_MAX_GROUPS_X 65535u
+
+/* One kernel launch. */
+typedef struct erg_vk_dispatch {
+    char shader[48];                 /* variant name, e.g. "matmul_vec_q4_0" */
+    uint32_t spec[ERG_VK_MAX_SPEC];  /* specialisation constants 0 .. n_spec-1 */
+    uint32_t n_spec;
+    uint32_t push[ERG_VK_PUSH_MAX / 4];
+    uint32_t push_size;
+    uint32_t groups[3];
+} erg_vk_dispatch;
+
+typedef struct erg_vk_lower_in {
+    const erg_graph *g;
+    const erg_node *n;
+    const erg_vk_caps *caps;
+    uint32_t off[4]; /* byte offset of src0, src1, src2 and dst within their bindings */
+} erg_vk_lower_in;
+
+typedef struct erg_vk_op {
+    /* NULL: every node of the op runs. */
+    bool (*supports)(const erg_vk_caps *caps, const erg_graph *g, const erg_node *n,
+                     erg_diag *why);
+    void (*lower)(const erg_vk_lower_in *in, erg_vk_dispatch *d);
+} erg_vk_op;
+
+/* The lowering of op, or NULL if the backend has none. */
+const erg_vk_op *erg_vk_op_for(erg_op op);
+
+extern const erg_vk_op erg_vk_op_unary, erg_vk_op_binary, erg_vk_op_rms_norm, erg_vk_op_softmax,
+    erg_vk_op_rope, erg_vk_op_cpy, erg_vk_op_get_rows, erg_vk_op_matmul;
+
+/* Spreads n workgroups over x (at most ERG_VK_MAX_GROUPS_X) and y. */
+void erg_vk_grid(uint32_t n, uint32_t groups[3]);
+
+/* Copies a push-constant struct into d. */
+void erg_vk_set_push(erg_vk_dispatch *d, const void *push, size_t size);
+
+/* Short lowercase dtype name for shader variants ("q4_k"), or NULL when the
+ * Vulkan kernels have no variant for it. */
+const char *erg_vk_weight_variant(erg_dtype dt);
+
+#endif

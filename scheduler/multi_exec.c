@@ -1,0 +1,31 @@
+/* Running placed subgraphs in order. */
+#include "scheduler/multi_exec.h"
+
+erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign,
+                         const erg_exec_target targets[2], erg_exec_stats *stats,
+                         uint32_t *n_subgraphs, erg_diag *diag) {
+    *stats = (erg_exec_stats){0};
+    *n_subgraphs = 0;
+    for (size_t start = 0; start < g->n_nodes;) {
+        size_t end = start + 1;
+        while (end < g->n_nodes && assign[end] == assign[start])
+            end++;
+        const erg_exec_target *t = &targets[assign[start]];
+        /* The subgraph shares the graph's tensors; only its nodes differ. */
+        erg_graph sub = *g;
+        sub.nodes = g->nodes + start;
+        sub.n_nodes = end - start;
+        sub.cap_nodes = sub.n_nodes;
+        erg_exec_stats es = {0};
+        ERG_RETURN_IF_ERROR(t->backend->compile(t->exec, &sub, diag));
+        ERG_RETURN_IF_ERROR(t->backend->execute(t->exec, &sub, &es, diag));
+        stats->n_dispatches += es.n_dispatches;
+        stats->device_seconds += es.device_seconds;
+        stats->bytes_copied += es.bytes_copied;
+        stats->simulated_seconds += es.simulated_seconds;
+        stats->simulated_joules += es.simulated_joules;
+        (*n_subgraphs)++;
+        start = end;
+    }
+    return ERG_OK;
+}

@@ -1,0 +1,23 @@
+/*
+ * multi_exec.h: runs a graph placed on two devices: each run of consecutive
+ * nodes on one device is a subgraph, compiled and executed on that device's
+ * executor in order. Tensors live in host-addressable memory; a device with
+ * memory of its own copies what it reads and writes (and counts it).
+ */
+#ifndef ERG_SCHEDULER_MULTI_EXEC_H
+#define ERG_SCHEDULER_MULTI_EXEC_H
+
+#include "backends/backend.h"
+
+typedef struct erg_exec_target {
+    const erg_backend *backend;
+    erg_backend_exec *exec;
+} erg_exec_target;
+
+/* targets[assign[i]] runs node i. Stats add up over the subgraphs;
+ * *n_subgraphs counts them. */
+erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign,
+                         const erg_exec_target targets[2], erg_exec_stats *stats,
+                         uint32_t *n_subgraphs, erg_diag *diag);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * matmul.cl: dst[n, m, b2, b3] = sum_k W[k, n, b2 / r2, b3 / r3] * X[k, m, b2, b3]
+ * for every weight type, in F32. W is a weight matrix (rows of blocks), X
+ * has F32 rows; both, and dst, may be strided views (nb in bytes). The
+ * broadcast of W over dims 2 and 3 (r2 = B2 / W.ne2, r3 = B3 / W.ne3) is
+ * grouped-query attention.
+ *
+ * Arguments of both kernels:
+ *   w, w_off, w_nb     the weight matrix
+ *   x, x_off, x_nb     the activations
+ *   y, y_off, y_nb     the result
+ *   dims               (K, N, M, B2)
+ *   ratio              (r2, r3)
+ * and k_matvec_* takes lane_bits (below) after them.
+ */
+
+/* The sum of the lanes of a float8. */
+float hsum8(float8 a) {
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+/* acc + the lane-wise products of two chunks (contracted to FMAs where the
+ * device has them; mad() is not, on PoCL). The chain through acc is four
+ * FMAs long, which other columns' chains fill; chunk_dot1, for a column on
+ * its own, adds one sum to acc and leaves the rest to run side by side. */
+float8 chunk_dot(chunk a, chunk b, float8 acc) {
+    return acc + a.v0 * b.v0 + a.v1 * b.v1 + a.v2 * b.v2 + a.v3 * b.v3;
+}
+
+float8 chunk_dot1(chunk a, chunk b, float8 acc) {
+    return acc + ((a.v0 * b.v0 + a.v1 * b.v1) + (a.v2 * b.v2 + a.v3 * b.v3));
+}
+
+/* Chunk c of an activation column x of K elements: whole, or (the last
+ * one) with zeros past K. */
+chunk load_x(__global const float *x, long c) {
+    return chunk_of(vload8(4 * c, x), vload8(4 * c + 1, x), vload8(4 * c + 2, x),
+                    vload8(4 * c + 3, x));
+}
+
+chunk load_x_tail(__global const float *x, long c, long K) {
+    float t[CHUNK];
+    for (int i = 0; i < CHUNK; i++)
+        t[i] = c * CHUNK + i < K ? x[c * CHUNK + i] : 0.0f;
+    return chunk_load(t);
+}
+
+/*
+ * Matrix-vector (decode, a few columns, and on CPU devices every matmul):
+ * a work-item owns one weight row and up to MV_COLS columns, and `lanes`
+ * work-items (a power of two up to LWS) share a row, taking its chunks in
+ * turn. Each chunk is dequantised once and multiplied with every column
+ * into a float8 accumulator per column; the lanes of a row then sum in
+ * local memory. With lanes = 1 (a CPU device: PoCL runs each work-item's K
+ * loop in SIMD lanes) nothing is shared and the one barrier is all the
+ * group waits on; a GPU takes up to 32 lanes so that a row's chunks are
+ * read side by side. The columns are spelled out (MV_EACH_COL), not looped
+ * over, so that their accumulators stay in registers, and one column (M =
+ * 1, decode) has a loop of its own. lane_bits = log2(lanes). NDRange:
+ * (LWS * ceil(N * lanes / LWS), ceil(M / MV_COLS), B2 * B3).
+ */
+#define MV_COLS 8
+#define MV_EACH_COL(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7)
+#define MV_FIRST_COL(F) F(0)
+
+/* Chunk v of the row times chunk c of column j, if there is a column j. */
+#define MV_COL_BY(j, DOT, LOAD)                                                                \
+    if (j < nc)                                                                                \
+        acc##j = DOT(v, LOAD, acc##j);
+#define MV_XC(j) ((__global const float *)(xc + j * xs))
+#define MV_COL(j) MV_COL_BY(j, chunk_dot, load_x(MV_XC(j), c))
+#define MV_COL1(j) MV_COL_BY(j, chunk_dot1, load_x(MV_XC(j), c))
+#define MV_COL_TAIL(j) MV_COL_BY(j, chunk_dot, load_x_tail(MV_XC(j), c, K))
+#define MV_ZERO(j) float8 acc##j = 0.0f;
+#define MV_SUM(j)                                                                              \
+    if (j < nc)                                                                                \
+        sums[j][lid] = hsum8(acc##j);
+
+/* This work-item's chunks of row wr times the columns COLS names, each by
+ * COL. */
+#define MV_ROW(T, COLS, COL)                                                                   \
+    for (long c = lane; c < full; c += lanes) {                                                \
+        chunk v = deq_##T(wr, c, K);                                                           \
+        COLS(COL)                                                                              \
+    }                                                                                          \
+    if (full * CHUNK < K && full % lanes == lane) {                                            \
+        long c = full;                                                                         \
+        chunk v = deq_##T(wr, c, K);                                                           \
+        COLS(MV_COL_TAIL)                                                                      \
+    }
+
+#define MATVEC(T)                                                                              \
+    KERNEL void k_matvec_##T(__global const uchar *w, ulong w_off, long4 w_nb,                 \
+                             __global const uchar *x, ulong x_off, long4 x_nb,                 \
+                             __global uchar *y, ulong y_off, long4 y_nb, long4 dims,           \
+                             long2 ratio, int lane_bits) {                                     \
+        __local float sums[MV_COLS][LWS];                                                      \
+        int lid = (int)get_local_id(0), lanes = 1 << lane_bits, lane = lid & (lanes - 1);      \
+        long K = dims.s0, n = (long)((get_group_id(0) * LWS + lid) >> lane_bits);              \
+        long m0 = get_global_id(1) * MV_COLS, xs = x_nb.s1, full = K / CHUNK;                  \
+        int b = (int)get_global_id(2), b2 = b % (int)dims.s3, b3 = b / (int)dims.s3;           \
+        int nc = (int)min((long)MV_COLS, dims.s2 - m0);                                        \
+        bool live = n < dims.s1;                                                               \
+        MV_EACH_COL(MV_ZERO)                                                                   \
+        if (live) {                                                                            \
+            __global const uchar *wr =                                                         \
+                row_at(w + w_off, w_nb, n, b2 / (int)ratio.s0, b3 / (int)ratio.s1);            \
+            __global const uchar *xc = row_at(x + x_off, x_nb, m0, b2, b3);                    \
+            if (nc == 1) {                                                                     \
+                MV_ROW(T, MV_FIRST_COL, MV_COL1)                                               \
+            } else {                                                                           \
+                MV_ROW(T, MV_EACH_COL, MV_COL)                                                 \
+            }                                                                                  \
+        }                                                                                      \
+        MV_EACH_COL(MV_SUM)                                                                    \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                          \
+        for (int h = lanes / 2; h > 0; h /= 2) {                                               \
+            if (lane < h)                                                                      \
+                for (int j = 0; j < nc; j++)                                                   \
+                    sums[j][lid] += sums[j][lid + h];                                          \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        }                                                                                      \
+        if (live && lane == 0)                                                                 \
+            for (int j = 0; j < nc; j++)                                                       \
+                *(__global float *)(row_at_w(y + y_off, y_nb, m0 + j, b2, b3) +                \
+                                    n * y_nb.s0) = sums[j][lid];                               \
+    }
+
+/*
+ * Matrix-matrix (prefill on GPUs): a work-group computes a tile of TN rows
+ * x TM columns. Per chunk of K, work-items 0..31 dequantise one weight row
+ * each into local memory while 32..63 load one activation column each; then
+ * each work-item multiplies a 4 x 4 block of the tile (rows tn + 8i,
+ * columns tm + 8j). NDRange: (LWS * ceil(N / TN), ceil(M / TM), B2 * B3).
+ */
+#define TN 32
+#define TM 32
+
+#define MATMUL(T)                                                                              \
+    KERNEL void k_matmul_##T(__global const uchar *w, ulong w_off, long4 w_nb,                 \
+                             __global const uchar *x, ulong x_off, long4 x_nb,                 \
+                             __global uchar *y, ulong y_off, long4 y_nb, long4 dims,           \
+                             long2 ratio) {                                                    \
+        __local float ws[CHUNK][TN + 1];                                                       \
+        __local float xs[CHUNK][TM + 1];                                                       \
+        long K = dims.s0, N = dims.s1, M = dims.s2;                                            \
+        long n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM, b = get_group_id(2);        \
+        long b2 = b % dims.s3, b3 = b / dims.s3;                                               \
+        int lid = (int)get_local_id(0), tn = lid % 8, tm = lid / 8;                            \
+        /* rows tn + 8i and columns tm + 8j inside the result: i < ni, j < nj */               \
+        int ni = (int)clamp((N - n0 - tn + 7) / 8, 0L, 4L);                                    \
+        int nj = (int)clamp((M - m0 - tm + 7) / 8, 0L, 4L);                                    \
+        /* the row or column this work-item loads */                                           \
+        long n_load = n0 + lid, m_load = m0 + lid - 32;                                        \
+        __global const uchar *wr =                                                             \
+            row_at(w + w_off, w_nb, n_load < N ? n_load : 0, b2 / ratio.s0, b3 / ratio.s1);    \
+        __global const float *xr = (__global const float *)row_at(                             \
+            x + x_off, x_nb, m_load >= 0 && m_load < M ? m_load : 0, b2, b3);                  \
+        float acc[4][4];                                                                       \
+        for (int i = 0; i < 4; i++)                                                            \
+            for (int j = 0; j < 4; j++)                                                        \
+                acc[i][j] = 0.0f;                                                              \
+        for (long c = 0; c * CHUNK < K; c++) {                                                 \
+            chunk v = chunk_of((float8)0.0f, (float8)0.0f, (float8)0.0f, (float8)0.0f);        \
+            float e[CHUNK];                                                                    \
+            if (lid < 32 && n_load < N)                                                        \
+                v = deq_##T(wr, c, K);                                                         \
+            else if (lid >= 32 && m_load < M)                                                  \
+                v = (c + 1) * CHUNK <= K ? load_x(xr, c) : load_x_tail(xr, c, K);              \
+            chunk_store(v, e);                                                                 \
+            for (int i = 0; i < CHUNK; i++) {                                                  \
+                if (lid < 32)                                                                  \
+                    ws[i][lid] = e[i];                                                         \
+                else                                                                           \
+                    xs[i][lid - 32] = e[i];                                                    \
+            }                                                                                  \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+            for (int k = 0; k < CHUNK; k++) {                                                  \
+                float a[4], bx[4];                                                             \
+                for (int i = 0; i < 4; i++) {                                                  \
+                    a[i] = ws[k][tn + 8 * i];                                                  \
+                    bx[i] = xs[k][tm + 8 * i];                                                 \
+                }                                                                              \
+                for (int i = 0; i < ni; i++)                                                   \
+                    for (int j = 0; j < nj; j++)                                               \
+                        acc[i][j] += a[i] * bx[j];                                             \
+            }                                                                                  \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        }                                                                                      \
+        for (int j = 0; j < nj; j++) {                                                         \
+            __global uchar *yr = row_at_w(y + y_off, y_nb, m0 + tm + 8 * j, b2, b3);           \
+            for (int i = 0; i < ni; i++)                                                       \
+                *(__global float *)(yr + (n0 + tn + 8 * i) * y_nb.s0) = acc[i][j];             \
+        }                                                                                      \
+    }
+
+FOR_EACH_WEIGHT_TYPE(MATVEC)
+FOR_EACH_WEIGHT_TYPE(MATMUL)

@@ -1,0 +1,163 @@
+#version 450
+// matmul_vec.comp: MATMUL streaming weight rows. A workgroup computes
+// ROWS x COLS register tiles: rows of the weights by activation columns
+// m0 .. m0+COLS-1 of one batch (b2, b3). Its WG threads form WG / LANES sets
+// of LANES threads, each set a tile of its own ROWS rows; the threads of a
+// set take consecutive units of those rows (dequant.glsl). A thread reads a
+// unit of each of its rows, then for each vec4 of the unit loads the COLS
+// activations once and dequantises each row's vec4 once, so every word it
+// loads feeds ROWS or COLS products. The partial sums of a set are then
+// added: with USE_SUBGROUPS by subgroupAdd, then through shared memory only
+// where the workgroup holds more than one subgroup; without, by a
+// shared-memory tree. Several sets (LANES < WG) need the workgroup to be one
+// subgroup with USE_SUBGROUPS.
+// Specialisation constants: 0 WG (a power of two), 1 ROWS, 2 COLS, 3 LANES
+// (a power of two dividing WG).
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#ifdef USE_SUBGROUPS
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
+#include "common.glsl"
+#include "dequant.glsl"
+
+layout(constant_id = 0) const uint WG = 64;
+layout(constant_id = 1) const uint ROWS = 2;
+layout(constant_id = 2) const uint COLS = 1;
+layout(constant_id = 3) const uint LANES = 64;
+layout(local_size_x_id = 0) in;
+
+layout(push_constant) uniform PC { erg_vk_push_matmul p; };
+
+const uint SETS = WG / LANES;
+const uint OUT = ROWS * COLS;
+
+// Partial sums: output o of thread (or subgroup) t at red[o * WG + t].
+shared float red[OUT * WG];
+
+#ifdef USE_LOAD64
+// Activations 8-byte aligned (the host checks).
+layout(std430, set = 0, binding = 1) readonly buffer Src1d { double src1d[]; };
+vec4 x4(uint o) {
+    return uintBitsToFloat(uvec4(unpackDouble2x32(src1d[o >> 3]), unpackDouble2x32(src1d[(o >> 3) + 1u])));
+}
+#else
+vec4 x4(uint o) { return vec4(src1_f32(o), src1_f32(o + 4u), src1_f32(o + 8u), src1_f32(o + 12u)); }
+#endif
+
+void main() {
+    uint row_groups = (p.N + ROWS * SETS - 1u) / (ROWS * SETS), col_groups = (p.M + COLS - 1u) / COLS;
+    uint g = group_index();
+    uint tid = gl_LocalInvocationID.x, set = tid / LANES, lane = tid % LANES;
+    uint n0 = (g % row_groups) * ROWS * SETS + set * ROWS;
+    g /= row_groups;
+    uint m0 = (g % col_groups) * COLS, batch = g / col_groups;
+    uint b2 = batch % p.x_ne2, b3 = batch / p.x_ne2;
+    if (b3 >= p.x_ne3)
+        return;
+
+    // Rows past N repeat row N-1 and columns past M column M-1: neither is written.
+    uint w_base = p.off_w + (b2 / (p.x_ne2 / p.w_ne2)) * p.nb_w2 + (b3 / (p.x_ne3 / p.w_ne3)) * p.nb_w3;
+    uint rows[ROWS];
+    [[unroll]] for (uint r = 0u; r < ROWS; r++)
+        rows[r] = w_base + min(n0 + r, p.N - 1u) * p.nb_w1;
+    uint x_base = p.off_x + b2 * p.nb_x2 + b3 * p.nb_x3;
+    uint cols[COLS];
+    [[unroll]] for (uint c = 0u; c < COLS; c++)
+        cols[c] = x_base + min(m0 + c, p.M - 1u) * p.nb_x1;
+
+    float acc[OUT];
+    [[unroll]] for (uint o = 0u; o < OUT; o++)
+        acc[o] = 0.0;
+
+    uint n_blocks = p.K / WT_BLOCK;
+    for (uint i = lane; i < n_blocks * WT_UNITS; i += LANES) {
+        uint b = i / WT_UNITS, u = i % WT_UNITS;
+        uint xk = 4u * (b * WT_BLOCK + u * WT_UNIT_K);
+#ifdef X_FIRST
+        vec4 x[COLS * WT_UNIT_VECS];
+        [[unroll]] for (uint c = 0u; c < COLS; c++)
+            [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++)
+                x[c * WT_UNIT_VECS + j] = x4(cols[c] + xk + 16u * j);
+        [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+            wt_unit unit = wt_load(rows[r] + b * WT_BLOCK_BYTES, u);
+            [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++) {
+                vec4 w = wt_vec(unit, u, j);
+                [[unroll]] for (uint c = 0u; c < COLS; c++)
+                    acc[r * COLS + c] += dot(w, x[c * WT_UNIT_VECS + j]);
+            }
+        }
+#else
+        wt_unit units[ROWS];
+        [[unroll]] for (uint r = 0u; r < ROWS; r++)
+            units[r] = wt_load(rows[r] + b * WT_BLOCK_BYTES, u);
+        [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++) {
+            vec4 x[COLS];
+            [[unroll]] for (uint c = 0u; c < COLS; c++)
+                x[c] = x4(cols[c] + xk + 16u * j);
+            [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+                vec4 w = wt_vec(units[r], u, j);
+                [[unroll]] for (uint c = 0u; c < COLS; c++)
+                    acc[r * COLS + c] += dot(w, x[c]);
+            }
+        }
+#endif
+    }
+#ifdef WT_PLAIN
+    for (uint k = n_blocks * WT_BLOCK + lane; k < p.K; k += LANES) {
+        [[unroll]] for (uint c = 0u; c < COLS; c++) {
+            float xv = src1_f32(cols[c] + 4u * k);
+            [[unroll]] for (uint r = 0u; r < ROWS; r++)
+                acc[r * COLS + c] += wt_get1(rows[r], k) * xv;
+        }
+    }
+#endif
+
+    uint d_base = p.off_d + 4u * n0 + m0 * p.nb_d1 + b2 * p.nb_d2 + b3 * p.nb_d3;
+#ifdef USE_SUBGROUPS
+    if (gl_NumSubgroups == 1u) {
+        // Set s's sums, added over the subgroup: thread o % LANES of the set
+        // writes output o.
+        [[unroll]] for (uint o = 0u; o < OUT; o++) {
+            uint r = o / COLS, c = o % COLS;
+            [[unroll]] for (uint s = 0u; s < SETS; s++) {
+                float sum = subgroupAdd(set == s ? acc[o] : 0.0);
+                if (set == s && lane == o % LANES && n0 + r < p.N && m0 + c < p.M)
+                    dst_f32(d_base + 4u * r + c * p.nb_d1, sum);
+            }
+        }
+        return;
+    }
+    [[unroll]] for (uint o = 0u; o < OUT; o++)
+        acc[o] = subgroupAdd(acc[o]);
+    if (subgroupElect()) {
+        [[unroll]] for (uint o = 0u; o < OUT; o++)
+            red[o * WG + gl_SubgroupID] = acc[o];
+    }
+    barrier();
+    uint parts = gl_NumSubgroups;
+#else
+    [[unroll]] for (uint o = 0u; o < OUT; o++)
+        red[o * WG + tid] = acc[o];
+    barrier();
+    for (uint s = WG / 2u; s > 0u; s >>= 1) {
+        if (tid < s) {
+            [[unroll]] for (uint o = 0u; o < OUT; o++)
+                red[o * WG + tid] += red[o * WG + tid + s];
+        }
+        barrier();
+    }
+    uint parts = 1u;
+#endif
+
+    for (uint o = tid; o < OUT; o += WG) {
+        uint r = o / COLS, c = o % COLS;
+        if (n0 + r < p.N && m0 + c < p.M) {
+            float sum = 0.0;
+            for (uint t = 0u; t < parts; t++)
+                sum += red[o * WG + t];
+            dst_f32(d_base + 4u * r + c * p.nb_d1, sum);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+#version 450
+// ROPE: one invocation per rotated pair (and per copied element past
+// n_dims). Angles need more than float precision at large positions, so
+// where the device has 64-bit floats (USE_FP64) theta is formed and reduced
+// modulo 2 pi in double before the float sin/cos.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x = 128) in;
+layout(push_constant) uniform PC { erg_vk_push_rope p; };
+
+#ifdef USE_FP64
+#define real double
+#else
+#define real float
+#endif
+
+const uint MODE_NEOX = 2u;
+
+real pow_int(real b, uint e) {
+    real r = real(1.0);
+    while (e != 0u) {
+        if ((e & 1u) != 0u)
+            r *= b;
+        b *= b;
+        e >>= 1;
+    }
+    return r;
+}
+
+void main() {
+    uint half_ = p.n_dims / 2u;
+    uint per_row = half_ + (p.ne0 - p.n_dims); // pairs, then copied tail elements
+    uint e = group_index() * 128u + gl_LocalInvocationID.x;
+    if (e >= per_row * p.ne1 * p.ne2 * p.ne3)
+        return;
+    uint k = e % per_row, row = e / per_row;
+    uint i1 = row % p.ne1, i2 = (row / p.ne1) % p.ne2, i3 = row / (p.ne1 * p.ne2);
+    uint a = p.off_a + i1 * p.nb_a1 + i2 * p.nb_a2 + i3 * p.nb_a3;
+    uint d = p.off_d + i1 * p.nb_d1 + i2 * p.nb_d2 + i3 * p.nb_d3;
+    if (k >= half_) { // past the rotated dims: copied
+        uint c = p.n_dims + (k - half_);
+        dst_f32(d + c * 4u, src0_f32(a + c * 4u));
+        return;
+    }
+    uint j = k;
+    real step_ = real(p.step_hi) + real(p.step_lo);
+    real theta = real(src1_i32(p.off_p + i2 * 4u)) * real(p.freq_scale) * pow_int(step_, j);
+    if (p.has_factors != 0u)
+        theta /= real(src2_f32(p.off_f + j * 4u));
+    const real TWO_PI = real(6.283185307179586476925286766559);
+    theta -= TWO_PI * floor(theta / TWO_PI);
+    float c = cos(float(theta)), s = sin(float(theta));
+    uint p0 = p.mode == MODE_NEOX ? j : 2u * j;
+    uint p1 = p.mode == MODE_NEOX ? j + half_ : 2u * j + 1u;
+    float x0 = src0_f32(a + p0 * 4u), x1 = src0_f32(a + p1 * 4u);
+    dst_f32(d + p0 * 4u, x0 * c - x1 * s);
+    dst_f32(d + p1 * 4u, x0 * s + x1 * c);
+}

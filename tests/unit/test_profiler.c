@@ -1,0 +1,211 @@
+/* The profiler: grouping, bytes and FLOPs from the IR, energy split by
+ * time, the trace; and on a real CPU run, node times that add up to the
+ * eval's wall time. */
+#include "graph/builder.h"
+#include "hal/timer.h"
+#include "runtime/internal.h"
+#include "scheduler/profiler_report.h"
+#include "tests/support/test_models.h"
+#include "tests/test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+/* x[64, 4] -> matmul with w[64, 32] -> add bias -> reshape (a view) -> rms_norm */
+static void build(erg_graph *g) {
+    int64_t wne[2] = {64, 32}, xne[2] = {64, 4}, bne[2] = {32, 4}, rne[1] = {128};
+    int32_t w = erg_gb_weight(g, "w", ERG_DT_F32, 2, wne, 0, NULL);
+    int32_t x = erg_gb_input(g, "x", ERG_DT_F32, 2, xne);
+    int32_t b = erg_gb_input(g, "b", ERG_DT_F32, 2, bne);
+    int32_t y = erg_gb_add(g, erg_gb_matmul(g, w, x), b);
+    erg_gb_rms_norm(g, erg_gb_reshape(g, y, 1, rne), 1e-5f);
+}
+
+static const erg_profile_row *row_of(const erg_profiler *p, erg_op op) {
+    for (size_t i = 0; i < p->n_rows; i++)
+        if (p->rows[i].op == op)
+            return &p->rows[i];
+    return NULL;
+}
+
+static void test_grouping_and_costs(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    build(&g);
+    CHECK_STATUS(g.status, ERG_OK);
+    CHECK_EQ_INT(g.n_nodes, 4);
+    /* matmul 3 ms, add 1 ms, reshape (a view) 0, rms_norm 2 ms */
+    double t[4] = {3e-3, 1e-3, 0, 2e-3};
+    erg_profiler p;
+    erg_profiler_init(&p, NULL, "cpu", "cpu", true);
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_profiler_add_times(&p, &g, t, ERG_PROFILE_PREFILL, 0.0, 7e-3, &diag), ERG_OK);
+    CHECK_STATUS(erg_profiler_add_times(&p, &g, t, ERG_PROFILE_DECODE, 0.01, 7e-3, &diag), ERG_OK);
+    CHECK_EQ_INT(p.n_rows, 3); /* views are not rows */
+    CHECK_EQ_INT(p.n_events, 6);
+    CHECK_EQ_INT(p.n_steps, 2);
+    CHECK_NEAR(p.node_seconds, 12e-3, 1e-15);
+    CHECK_NEAR(p.wall_seconds, 14e-3, 1e-15);
+    const erg_profile_row *mm = row_of(&p, ERG_OP_MATMUL);
+    CHECK(mm && mm->calls == 2);
+    CHECK_NEAR(mm ? mm->seconds : 0, 6e-3, 1e-15);
+    CHECK_NEAR(mm ? mm->flops : 0, 2 * (2.0 * 64 * 32 * 4), 1e-9);
+    CHECK_NEAR(mm ? mm->bytes : 0, 2 * (64 * 32 * 4 + 64 * 4 * 4 + 32 * 4 * 4), 1e-9);
+    const erg_profile_row *add = row_of(&p, ERG_OP_ADD);
+    CHECK_NEAR(add ? add->flops : 0, 2 * 128.0, 1e-9);
+    CHECK_NEAR(add ? add->bytes : 0, 2 * 3 * 512.0, 1e-9);
+    const erg_profile_row *norm = row_of(&p, ERG_OP_RMS_NORM);
+    CHECK_NEAR(norm ? norm->flops : 0, 2 * 3 * 128.0, 1e-9);
+    char buf[64];
+    if (mm) {
+        erg_profile_row_shape(mm, buf, sizeof buf);
+        CHECK_MSG(strcmp(buf, "K=64 N=32 M=4") == 0, "'%s'", buf);
+        erg_profile_row_dtype(mm, buf, sizeof buf);
+        CHECK(strcmp(buf, "f32") == 0);
+    }
+    if (norm) {
+        erg_profile_row_shape(norm, buf, sizeof buf);
+        CHECK_MSG(strcmp(buf, "128") == 0, "'%s'", buf);
+    }
+    /* Trace times follow each run's start: the decode run's add starts
+     * 3 ms after its matmul, which starts at 10 ms. */
+    CHECK_NEAR(p.events[4].start_s, 0.013, 1e-12);
+    CHECK(p.events[4].phase == ERG_PROFILE_DECODE && p.events[4].step == 1);
+
+    erg_energy_reading r = {.joules = 6.0, .seconds = 0.02, .source = ERG_ENERGY_RAPL,
+                            .window_ok = true};
+    erg_profiler_set_energy(&p, &r, "package-0 (intel-rapl:0)");
+    CHECK(strcmp(p.energy_label, "measured (rapl)") == 0);
+    CHECK_NEAR(mm ? mm->joules : 0, 3.0, 1e-12);
+    CHECK_NEAR(norm ? norm->joules : 0, 2.0, 1e-12);
+    r.source = ERG_ENERGY_ESTIMATE;
+    erg_profiler_set_energy(&p, &r, "server-cpu profile");
+    CHECK(strcmp(p.energy_label, "estimate") == 0);
+
+    erg_op op_of_event1 = p.rows[p.events[1].row].op;
+    erg_profiler_sort(&p);
+    CHECK(p.rows[0].op == ERG_OP_MATMUL && p.rows[1].op == ERG_OP_RMS_NORM &&
+          p.rows[2].op == ERG_OP_ADD);
+    CHECK(p.rows[p.events[1].row].op == op_of_event1); /* events follow their rows */
+
+    /* JSON: every joule has its source. */
+    cJSON *j = erg_profile_to_json(&p);
+    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(j, "ops");
+    CHECK_EQ_INT(cJSON_GetArraySize(ops), 3);
+    const cJSON *first = cJSON_GetArrayItem(ops, 0);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(first, "joules_source");
+    CHECK(cJSON_IsString(src) && strcmp(src->valuestring, "estimate") == 0);
+    CHECK_NEAR(cJSON_GetObjectItemCaseSensitive(first, "gflop_per_s")->valuedouble,
+               2 * 2.0 * 64 * 32 * 4 / 6e-3 * 1e-9, 1e-12);
+    const cJSON *energy = cJSON_GetObjectItemCaseSensitive(j, "energy");
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(energy, "measured")));
+    cJSON_Delete(j);
+
+    /* The trace: parseable, complete events in µs on the device's thread. */
+    char path[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/erg-trace-%d.json", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+    const erg_profiler *list[1] = {&p};
+    CHECK_STATUS(erg_profile_write_trace(path, list, 1, &diag), ERG_OK);
+    FILE *f = fopen(path, "rb");
+    char text[8192] = {0};
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    remove(path);
+    CHECK(n > 0);
+    cJSON *trace = cJSON_Parse(text);
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(trace, "traceEvents");
+    CHECK_EQ_INT(cJSON_GetArraySize(events), 7); /* thread name + 6 node runs */
+    const cJSON *meta = cJSON_GetArrayItem(events, 0);
+    CHECK(strcmp(cJSON_GetObjectItemCaseSensitive(meta, "ph")->valuestring, "M") == 0);
+    const cJSON *ev = cJSON_GetArrayItem(events, 1);
+    CHECK(strcmp(cJSON_GetObjectItemCaseSensitive(ev, "ph")->valuestring, "X") == 0);
+    CHECK(strcmp(cJSON_GetObjectItemCaseSensitive(ev, "name")->valuestring, "MATMUL") == 0);
+    CHECK_NEAR(cJSON_GetObjectItemCaseSensitive(ev, "dur")->valuedouble, 3000.0, 1e-6);
+    CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(ev, "tid")->valueint, 1);
+    cJSON_Delete(trace);
+    CHECK_STATUS(erg_profile_write_trace("/nonexistent-dir/t.json", list, 1, &diag), ERG_IO);
+
+    /* A backend without per-node timers says so. */
+    erg_backend no_timers = {.name = "none"};
+    CHECK_STATUS(erg_profiler_add_run(&p, &no_timers, NULL, &g, ERG_PROFILE_DECODE, 0, 0, &diag),
+                 ERG_UNSUPPORTED);
+    erg_profiler_free(&p);
+    erg_graph_free(&g);
+}
+
+/* The stated tolerance: on the CPU, node times never exceed an eval's wall
+ * time, and cover at least 75% of it over the whole run; what they leave
+ * out is graph building, validation and memory planning. */
+#define MIN_COVERAGE 0.75
+
+static void test_cpu_run_matches_wall_clock(void) {
+    erg_synth_spec spec;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_synth_preset("small", -1, &spec, &diag), ERG_OK);
+    spec.n_vocab = 512; /* a small file; the layers are what takes time */
+    spec.ftype = ERG_FTYPE_MOSTLY_Q4_0;
+    char path[512];
+    if (!test_make_model_spec(&spec, path, sizeof path)) {
+        CHECK(false);
+        return;
+    }
+    erg_runtime *rt = NULL;
+    erg_model *m = NULL;
+    erg_session *s = NULL;
+    CHECK_STATUS(erg_runtime_create(NULL, &rt), ERG_OK);
+    CHECK_STATUS(erg_model_load(rt, path, NULL, &m), ERG_OK);
+    erg_session_options so = ERG_SESSION_OPTIONS_INIT;
+    so.device = "cpu";
+    so.n_ctx = 64;
+    CHECK_STATUS(erg_session_create(m, &so, &s), ERG_OK);
+    if (!s)
+        goto done;
+    double unused;
+    CHECK_STATUS(s->device->backend->node_times(s->exec, &unused, 1, &diag), ERG_UNSUPPORTED);
+    erg_profiler p;
+    erg_profiler_init(&p, NULL, "cpu", "cpu", false);
+    int32_t tokens[32];
+    for (int i = 0; i < 32; i++)
+        tokens[i] = (i * 7 + 3) % 512;
+    float *logits = malloc(512 * sizeof *logits);
+    double eval_total = 0;
+    for (int step = 0; step < 5 && logits; step++) {
+        size_t n = step == 0 ? 32 : 1;
+        CHECK_STATUS(erg_session_eval(s, step == 0 ? tokens : &tokens[step], n, ERG_LOGITS_LAST,
+                                      logits, 512),
+                     ERG_OK);
+        erg_session_stats st = {.struct_size = sizeof st};
+        erg_session_get_stats(s, &st);
+        double before = p.node_seconds;
+        CHECK_STATUS(erg_profiler_add_run(&p, s->device->backend, s->exec, &s->graph,
+                                          step ? ERG_PROFILE_DECODE : ERG_PROFILE_PREFILL, 0,
+                                          st.eval_seconds, &diag),
+                     ERG_OK);
+        double nodes = p.node_seconds - before;
+        CHECK_MSG(nodes > 0 && nodes <= st.eval_seconds, "run %d: nodes %.6f s, eval %.6f s",
+                  step, nodes, st.eval_seconds);
+        eval_total += st.eval_seconds;
+    }
+    CHECK_MSG(p.node_seconds >= MIN_COVERAGE * eval_total,
+              "node time %.6f s covers %.1f%% of eval time %.6f s", p.node_seconds,
+              100 * p.node_seconds / eval_total, eval_total);
+    const erg_profile_row *mm = row_of(&p, ERG_OP_MATMUL);
+    CHECK(mm && mm->seconds > 0 && mm->flops > 0);
+    printf("node time %.3f ms of %.3f ms eval time (%.1f%%)\n", p.node_seconds * 1e3,
+           eval_total * 1e3, 100 * p.node_seconds / eval_total);
+    free(logits);
+    erg_profiler_free(&p);
+done:
+    erg_session_destroy(s);
+    erg_model_destroy(m);
+    erg_runtime_destroy(rt);
+    remove(path);
+}
+
+int main(void) {
+    test_grouping_and_costs();
+    test_cpu_run_matches_wall_clock();
+    return erg_test_result("test_profiler");
+}
