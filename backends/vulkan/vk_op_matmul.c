@@ -7,21 +7,13 @@
  * (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k; WTYPE_<T upper-case>):
  *   matmul_vec_T       matmul_vec.comp    WTYPE_T
  *   matmul_vec_sg_T    matmul_vec.comp    WTYPE_T USE_SUBGROUPS
- *   matmul_vec_cpu_T   matmul_vec.comp    WTYPE_T USE_SUBGROUPS USE_LOAD64 ROW_LOOP
  *   matmul_tiled_T     matmul_tiled.comp  WTYPE_T
  *   get_rows_T         get_rows.comp      WTYPE_T   (lowered in vk_op_get_rows.c)
  *
- * Two shapes, by device:
- *  - GPUs: products of at most GPU_VEC_COLS columns per batch (decode) run
- *    matmul_vec, a workgroup of 32-128 threads streaming GPU_VEC_ROWS weight
- *    rows once for all the columns; wider ones run the tiled kernel, which
- *    reuses each dequantised weight TILE_M times.
- *  - CPU-like devices (erg_vk_cpu_like) run every product on matmul_vec with
- *    one subgroup per workgroup: no barrier, no shared memory, and a register
- *    tile of up to CPU_VEC_ROWS rows x CPU_VEC_COLS columns, since there each
- *    word an invocation loads costs far more than the arithmetic on it; with
- *    64-bit loads (USE_LOAD64, through a double view) where the device has
- *    float64.
+ * Products of at most GPU_VEC_COLS columns per batch (decode) run
+ * matmul_vec, a workgroup of 32-128 threads streaming GPU_VEC_ROWS weight
+ * rows once for all the columns; wider ones run the tiled kernel, which
+ * reuses each dequantised weight TILE_M times.
  */
 #include "backends/vulkan/vk_ops.h"
 
@@ -31,8 +23,6 @@
 
 #define GPU_VEC_COLS 4u
 #define GPU_VEC_ROWS 2u
-#define CPU_VEC_COLS 8u
-#define CPU_VEC_ROWS 32u
 #define TILE_N 64u /* TN and TM of matmul_tiled.comp */
 #define TILE_M 64u
 
@@ -47,12 +37,6 @@ static uint32_t unit_elements(erg_dtype dt) {
     return block == 1 ? 4 : block == 32 ? 32 : block / 2;
 }
 
-/* A CPU implementation of Vulkan (lavapipe, SwiftShader): small fixed
- * subgroups on unified memory. */
-static bool cpu_like(const erg_vk_caps *caps) {
-    return caps->subgroup_arithmetic && caps->subgroup_size <= 16 && caps->uma;
-}
-
 /* A GPU's matmul_vec workgroup: a power of two from a subgroup (at least 32)
  * to 128, about half the units of a row so that each thread takes two. */
 static uint32_t gpu_workgroup(const erg_vk_caps *caps, uint32_t units) {
@@ -60,18 +44,6 @@ static uint32_t gpu_workgroup(const erg_vk_caps *caps, uint32_t units) {
     while (wg < 128 && wg * 4 <= units)
         wg *= 2;
     return wg;
-}
-
-/* Rows per set of threads on a CPU-like device: as many as keep at least
- * 16 workgroups to share among the cores, from 8 to CPU_VEC_ROWS, and no
- * more than the sets need to cover N. */
-static uint32_t cpu_rows(uint32_t N, uint32_t sets, uint32_t col_groups) {
-    uint32_t rows = CPU_VEC_ROWS;
-    while (rows > 8 && ceil_div(N, rows * sets) * col_groups < 16)
-        rows /= 2;
-    while (rows > 1 && rows / 2 * sets >= N)
-        rows /= 2;
-    return rows;
 }
 
 static bool supports(const erg_vk_caps *caps, const erg_graph *g, const erg_node *n,
@@ -100,23 +72,7 @@ static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
     const char *wt = erg_vk_weight_variant(w->dtype);
     uint32_t batches = p.x_ne2 * p.x_ne3;
     erg_vk_set_push(d, &p, sizeof p);
-    /* The CPU shape reads the activations with 64-bit loads: 8-byte aligned. */
-    if (cpu_like(caps) && caps->float64 && ((p.off_x | p.nb_x1 | p.nb_x2 | p.nb_x3) & 7) == 0) {
-        uint32_t cols = p.M < CPU_VEC_COLS ? p.M : CPU_VEC_COLS;
-        /* Sets of fewer threads where a row has fewer units than a subgroup. */
-        uint32_t units = p.K / unit_elements(w->dtype), lanes = caps->subgroup_size;
-        while (lanes > 1 && lanes > units)
-            lanes /= 2;
-        uint32_t sets = caps->subgroup_size / lanes, col_groups = ceil_div(p.M, cols) * batches;
-        uint32_t rows = cpu_rows(p.N, sets, col_groups);
-        snprintf(d->shader, sizeof d->shader, "matmul_vec_sg64_%s", wt);
-        d->spec[0] = caps->subgroup_size;
-        d->spec[1] = rows;
-        d->spec[2] = cols;
-        d->spec[3] = lanes;
-        d->n_spec = 4;
-        erg_vk_grid(ceil_div(p.N, rows * sets) * col_groups, d->groups);
-    } else if (p.M <= GPU_VEC_COLS) {
+    if (p.M <= GPU_VEC_COLS) {
         snprintf(d->shader, sizeof d->shader, "matmul_vec%s_%s",
                  caps->subgroup_arithmetic ? "_sg" : "", wt);
         d->spec[0] = gpu_workgroup(caps, p.K / unit_elements(w->dtype));

@@ -15,6 +15,10 @@
 // (a power of two dividing WG).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef CPU_SHAPE
+#define USE_SUBGROUPS
+#define USE_LOAD64
+#endif
 #ifdef USE_SUBGROUPS
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -33,8 +37,10 @@ layout(push_constant) uniform PC { erg_vk_push_matmul p; };
 const uint SETS = WG / LANES;
 const uint OUT = ROWS * COLS;
 
+#ifndef CPU_SHAPE
 // Partial sums: output o of thread (or subgroup) t at red[o * WG + t].
 shared float red[OUT * WG];
+#endif
 
 #ifdef USE_LOAD64
 // Activations 8-byte aligned (the host checks).
@@ -75,7 +81,7 @@ void main() {
     for (uint i = lane; i < n_blocks * WT_UNITS; i += LANES) {
         uint b = i / WT_UNITS, u = i % WT_UNITS;
         uint xk = 4u * (b * WT_BLOCK + u * WT_UNIT_K);
-#ifdef X_FIRST
+#ifdef CPU_SHAPE
         vec4 x[COLS * WT_UNIT_VECS];
         [[unroll]] for (uint c = 0u; c < COLS; c++)
             [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++)
@@ -115,20 +121,20 @@ void main() {
 #endif
 
     uint d_base = p.off_d + 4u * n0 + m0 * p.nb_d1 + b2 * p.nb_d2 + b3 * p.nb_d3;
-#ifdef USE_SUBGROUPS
-    if (gl_NumSubgroups == 1u) {
-        // Set s's sums, added over the subgroup: thread o % LANES of the set
-        // writes output o.
-        [[unroll]] for (uint o = 0u; o < OUT; o++) {
-            uint r = o / COLS, c = o % COLS;
-            [[unroll]] for (uint s = 0u; s < SETS; s++) {
-                float sum = subgroupAdd(set == s ? acc[o] : 0.0);
-                if (set == s && lane == o % LANES && n0 + r < p.N && m0 + c < p.M)
-                    dst_f32(d_base + 4u * r + c * p.nb_d1, sum);
-            }
+#ifdef CPU_SHAPE
+    // Set s's sums, added over the subgroup: thread o % LANES of the set
+    // writes output o.
+    [[unroll]] for (uint o = 0u; o < OUT; o++) {
+        uint r = o / COLS, c = o % COLS;
+        [[unroll]] for (uint s = 0u; s < SETS; s++) {
+            float sum = subgroupAdd(set == s ? acc[o] : 0.0);
+            if (set == s && lane == o % LANES && n0 + r < p.N && m0 + c < p.M)
+                dst_f32(d_base + 4u * r + c * p.nb_d1, sum);
         }
-        return;
     }
+}
+#else
+#ifdef USE_SUBGROUPS
     [[unroll]] for (uint o = 0u; o < OUT; o++)
         acc[o] = subgroupAdd(acc[o]);
     if (subgroupElect()) {
@@ -161,3 +167,4 @@ void main() {
         }
     }
 }
+#endif
