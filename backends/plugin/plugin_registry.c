@@ -83,8 +83,9 @@ static void search_dir(const char *dir, const erg_logger *log) {
     size_t n = 0;
     for (struct dirent *e; (e = readdir(d)) && n < sizeof names / sizeof names[0];) {
         char name[32];
-        if (erg_plugin_name_from_path(e->d_name, name, sizeof name) && strlen(e->d_name) < 64)
-            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+        size_t len = strlen(e->d_name);
+        if (erg_plugin_name_from_path(e->d_name, name, sizeof name) && len < sizeof names[0])
+            memcpy(names[n++], e->d_name, len + 1);
     }
     closedir(d);
     qsort(names, n, sizeof names[0], compare_names);

@@ -97,7 +97,7 @@ static erg_plugin_result load(char *err) {
     for (struct dirent *e; (e = readdir(d)) && n < SIM_MAX_PROFILES;) {
         size_t len = strlen(e->d_name);
         if (len > 5 && len < sizeof names[0] && strcmp(e->d_name + len - 5, ".json") == 0)
-            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+            memcpy(names[n++], e->d_name, len + 1);
     }
     closedir(d);
     qsort(names, n, sizeof names[0], compare_names);

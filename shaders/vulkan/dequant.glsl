@@ -35,38 +35,8 @@ uint wt_bit4(uint w, uint bit) { return ((w >> bit) & 0x01010101u) << 4; }
 // A run: v[i] = bytes byte + 4i .. + 3 of binding 0, for i < len / 4 rounded
 // up, byte and len even. Where byte is not aligned to the load size each
 // value joins parts of two loaded words. A binding ends on a 4-byte boundary
-// at or past the run's end, and nothing past that boundary is read. With
-// USE_LOAD64 the run is read as 64-bit words through a double view: one load
-// instruction where 32-bit words would take two.
+// at or past the run's end, and nothing past that boundary is read.
 #define WT_RUN_MAX 16
-#ifdef USE_LOAD64
-#extension GL_ARB_gpu_shader_fp64 : require
-layout(std430, set = 0, binding = 0) readonly buffer Src0d { double src0d[]; };
-void wt_run(uint byte, uint len, out uint v[WT_RUN_MAX]) {
-    uint n = (len + 3u) / 4u, base = byte >> 3, off = byte & 7u;
-    // Window bytes [off, end) of the 64-bit words from base, off = 0, 2, 4 or
-    // 6: a word is read whole where the run ends past its first half, else
-    // only that half.
-    uint end = off + len, most = (len + 13u) / 8u;
-    uint w[2u * ((WT_RUN_MAX * 4u + 13u) / 8u) + 2u];
-    [[unroll]] for (uint i = 0u; i < w.length(); i++)
-        w[i] = 0u;
-    [[unroll]] for (uint k = 0u; k < most; k++) {
-        if (8u * k + 4u < len || 8u * k + 4u < end) {
-            uvec2 d = unpackDouble2x32(src0d[base + k]);
-            w[2u * k] = d.x;
-            w[2u * k + 1u] = d.y;
-        } else if (8u * k < end) {
-            w[2u * k] = src0[2u * (base + k)];
-        }
-    }
-    bool odd = (off & 4u) != 0u, straddle = (off & 2u) != 0u;
-    [[unroll]] for (uint i = 0u; i < n; i++) {
-        uint lo = odd ? w[i + 1u] : w[i], hi = odd ? w[i + 2u] : w[i + 1u];
-        v[i] = straddle ? (lo >> 16) | (hi << 16) : lo;
-    }
-}
-#else
 void wt_run(uint byte, uint len, out uint v[WT_RUN_MAX]) {
     uint n = (len + 3u) / 4u, base = byte >> 2;
     bool straddle = (byte & 2u) != 0u;
@@ -79,7 +49,6 @@ void wt_run(uint byte, uint len, out uint v[WT_RUN_MAX]) {
     [[unroll]] for (uint i = 0u; i < n; i++)
         v[i] = straddle ? (w[i] >> 16) | (w[i + 1u] << 16) : w[i];
 }
-#endif
 // The word at even byte o of a run.
 #define WT_AT(v, o) (((o) & 2u) != 0u ? (v[(o) >> 2] >> 16) | (v[((o) >> 2) + 1u] << 16) : v[(o) >> 2])
 

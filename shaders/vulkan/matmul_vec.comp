@@ -15,10 +15,6 @@
 // (a power of two dividing WG).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#ifdef CPU_SHAPE
-#define USE_SUBGROUPS
-#define USE_LOAD64
-#endif
 #ifdef USE_SUBGROUPS
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -37,20 +33,10 @@ layout(push_constant) uniform PC { erg_vk_push_matmul p; };
 const uint SETS = WG / LANES;
 const uint OUT = ROWS * COLS;
 
-#ifndef CPU_SHAPE
 // Partial sums: output o of thread (or subgroup) t at red[o * WG + t].
 shared float red[OUT * WG];
-#endif
 
-#ifdef USE_LOAD64
-// Activations 8-byte aligned (the host checks).
-layout(std430, set = 0, binding = 1) readonly buffer Src1d { double src1d[]; };
-vec4 x4(uint o) {
-    return uintBitsToFloat(uvec4(unpackDouble2x32(src1d[o >> 3]), unpackDouble2x32(src1d[(o >> 3) + 1u])));
-}
-#else
 vec4 x4(uint o) { return vec4(src1_f32(o), src1_f32(o + 4u), src1_f32(o + 8u), src1_f32(o + 12u)); }
-#endif
 
 void main() {
     uint row_groups = (p.N + ROWS * SETS - 1u) / (ROWS * SETS), col_groups = (p.M + COLS - 1u) / COLS;
@@ -81,20 +67,6 @@ void main() {
     for (uint i = lane; i < n_blocks * WT_UNITS; i += LANES) {
         uint b = i / WT_UNITS, u = i % WT_UNITS;
         uint xk = 4u * (b * WT_BLOCK + u * WT_UNIT_K);
-#ifdef CPU_SHAPE
-        vec4 x[COLS * WT_UNIT_VECS];
-        [[unroll]] for (uint c = 0u; c < COLS; c++)
-            [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++)
-                x[c * WT_UNIT_VECS + j] = x4(cols[c] + xk + 16u * j);
-        [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-            wt_unit unit = wt_load(rows[r] + b * WT_BLOCK_BYTES, u);
-            [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++) {
-                vec4 w = wt_vec(unit, u, j);
-                [[unroll]] for (uint c = 0u; c < COLS; c++)
-                    acc[r * COLS + c] += dot(w, x[c * WT_UNIT_VECS + j]);
-            }
-        }
-#else
         wt_unit units[ROWS];
         [[unroll]] for (uint r = 0u; r < ROWS; r++)
             units[r] = wt_load(rows[r] + b * WT_BLOCK_BYTES, u);
@@ -108,7 +80,6 @@ void main() {
                     acc[r * COLS + c] += dot(w, x[c]);
             }
         }
-#endif
     }
 #ifdef WT_PLAIN
     for (uint k = n_blocks * WT_BLOCK + lane; k < p.K; k += LANES) {
@@ -121,19 +92,6 @@ void main() {
 #endif
 
     uint d_base = p.off_d + 4u * n0 + m0 * p.nb_d1 + b2 * p.nb_d2 + b3 * p.nb_d3;
-#ifdef CPU_SHAPE
-    // Set s's sums, added over the subgroup: thread o % LANES of the set
-    // writes output o.
-    [[unroll]] for (uint o = 0u; o < OUT; o++) {
-        uint r = o / COLS, c = o % COLS;
-        [[unroll]] for (uint s = 0u; s < SETS; s++) {
-            float sum = subgroupAdd(set == s ? acc[o] : 0.0);
-            if (set == s && lane == o % LANES && n0 + r < p.N && m0 + c < p.M)
-                dst_f32(d_base + 4u * r + c * p.nb_d1, sum);
-        }
-    }
-}
-#else
 #ifdef USE_SUBGROUPS
     [[unroll]] for (uint o = 0u; o < OUT; o++)
         acc[o] = subgroupAdd(acc[o]);
@@ -167,4 +125,3 @@ void main() {
         }
     }
 }
-#endif
