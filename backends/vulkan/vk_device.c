@@ -129,6 +129,11 @@ static erg_status vk_open(const erg_backend_env *env, size_t index, erg_backend_
     if (st == ERG_OK) {
         dev->phys = pds[index];
         erg_vk_probe_caps(&dev->inst, dev->phys, &dev->caps);
+        /* ERG_VULKAN_GPU_KERNELS=1: the kernel shapes of a GPU on a CPU
+         * implementation too, so lavapipe tests them. */
+        const char *gpu_kernels = getenv("ERG_VULKAN_GPU_KERNELS");
+        if (gpu_kernels && strcmp(gpu_kernels, "1") == 0)
+            dev->caps.cpu_device = false;
         erg_vk_describe(&dev->inst, dev->phys, &dev->caps, index, &dev->info);
         st = create_device(dev, diag);
     }

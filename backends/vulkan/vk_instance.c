@@ -222,6 +222,7 @@ void erg_vk_probe_caps(const erg_vk_instance *vi, VkPhysicalDevice pd, erg_vk_ca
     }
     if (p->deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU)
         caps->uma = false;
+    caps->cpu_device = p->deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
 }
 
 static const char *vendor_name(uint32_t id) {

@@ -32,6 +32,7 @@ typedef struct erg_vk_caps {
     bool storage16, storage8, float16, int8, int_dot;
     bool float64;                  /* shaderFloat64 (enabled on the device when present) */
     bool uma;                      /* every device-local heap is host-visible too */
+    bool cpu_device;               /* a CPU implementation (lavapipe, SwiftShader) */
     VkDeviceSize max_storage_range;
     VkDeviceSize min_storage_align;
     uint32_t max_push_constants;
