@@ -65,6 +65,8 @@ static long row_of(erg_profiler *p, const erg_graph *g, const erg_node *n) {
 erg_status erg_profiler_add_times(erg_profiler *p, const erg_graph *g, const double *seconds,
                                   erg_profile_phase phase, double start_s, double wall_s,
                                   erg_diag *diag) {
+    if ((unsigned)phase >= ERG_PROFILE_PHASES)
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "profile phase %d", (int)phase);
     double t = start_s;
     for (size_t i = 0; i < g->n_nodes; i++) {
         const erg_node *n = &g->nodes[i];
@@ -78,9 +80,11 @@ erg_status erg_profiler_add_times(erg_profiler *p, const erg_graph *g, const dou
         erg_profile_row *r = &p->rows[row];
         r->calls++;
         r->seconds += seconds[i];
+        r->phase_seconds[phase] += seconds[i];
         r->bytes += bytes;
         r->flops += flops;
         p->node_seconds += seconds[i];
+        p->phase_seconds[phase] += seconds[i];
         if (p->keep_events) {
             if (!erg_grow_array(p->alloc, (void **)&p->events, sizeof *p->events, &p->cap_events,
                                 p->n_events + 1))
@@ -107,7 +111,9 @@ erg_status erg_profiler_add_run(erg_profiler *p, const erg_backend *b, const erg
     return erg_profiler_add_times(p, g, p->scratch, phase, start_s, wall_s, diag);
 }
 
-void erg_profiler_set_energy(erg_profiler *p, const erg_energy_reading *r, const char *detail) {
+void erg_profiler_set_energy(erg_profiler *p, const erg_energy_reading *r,
+                             const double phase_watts[ERG_PROFILE_PHASES], const char *detail,
+                             const char *method) {
     p->have_energy = true;
     p->energy = *r;
     if (erg_energy_source_measured(r->source))
@@ -116,10 +122,39 @@ void erg_profiler_set_energy(erg_profiler *p, const erg_energy_reading *r, const
     else
         snprintf(p->energy_label, sizeof p->energy_label, "%s", erg_energy_source_name(r->source));
     snprintf(p->energy_detail, sizeof p->energy_detail, "%s", detail ? detail : "");
-    for (size_t i = 0; i < p->n_rows; i++)
-        p->rows[i].joules = p->node_seconds > 0
-                                ? r->joules * p->rows[i].seconds / p->node_seconds
-                                : 0;
+    snprintf(p->energy_method, sizeof p->energy_method, "%s", method ? method : "");
+    for (int ph = 0; ph < ERG_PROFILE_PHASES; ph++)
+        p->phase_watts[ph] = phase_watts[ph];
+    for (size_t i = 0; i < p->n_rows; i++) {
+        erg_profile_row *row = &p->rows[i];
+        row->joules = 0;
+        for (int ph = 0; ph < ERG_PROFILE_PHASES; ph++)
+            row->joules += row->phase_seconds[ph] * phase_watts[ph];
+    }
+}
+
+void erg_profiler_phase_watts(const erg_profiler *p, const erg_energy_reading *run,
+                              const erg_energy_reading *cal, double cal_busy_s,
+                              double watts[ERG_PROFILE_PHASES], char *method, size_t cap) {
+    double prefill_s = p->phase_seconds[ERG_PROFILE_PREFILL];
+    double decode_s = p->phase_seconds[ERG_PROFILE_DECODE];
+    double mean = p->node_seconds > 0 ? run->joules / p->node_seconds : 0;
+    if (!cal || !cal->window_ok || cal_busy_s <= 0 || prefill_s <= 0 || decode_s <= 0) {
+        watts[ERG_PROFILE_PREFILL] = watts[ERG_PROFILE_DECODE] = mean;
+        snprintf(method, cap, "the run's joules split by node time (one power for every op)");
+        return;
+    }
+    /* Prefill is compute-bound and decode memory-bound: they draw different
+     * power, which one window over both would average away. */
+    double prefill_w = cal->joules / cal_busy_s;
+    double decode_j = run->joules - prefill_w * prefill_s;
+    watts[ERG_PROFILE_PREFILL] = prefill_w;
+    watts[ERG_PROFILE_DECODE] = decode_j > 0 ? decode_j / decode_s : 0;
+    snprintf(method, cap,
+             "prefill ops at the power of a calibration window of prefills alone, decode ops at "
+             "what the run's joules leave after its prefills%s",
+             decode_j < 0 ? " (none: the two windows disagree by more than the decode's share)"
+                          : "");
 }
 
 /* qsort has no context argument: rows carry their old index while sorting. */
@@ -167,8 +202,13 @@ static void dims(const int64_t *ne, int n, char *buf, size_t cap) {
         len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "x" : "", (long long)ne[i]);
 }
 
+/* Ops that apply a weight matrix src0[K, N] to src1[K, M] (fused or not). */
+static bool is_matmul(erg_op op) {
+    return op == ERG_OP_MATMUL || op == ERG_OP_MATMUL_ADD || op == ERG_OP_MATMUL_SWIGLU;
+}
+
 void erg_profile_row_shape(const erg_profile_row *r, char *buf, size_t cap) {
-    if (r->op == ERG_OP_MATMUL) {
+    if (is_matmul(r->op)) {
         /* dst[N, M, b2, b3] = src0[K, N] . src1[K, M] */
         long long batch = (long long)(r->dst_ne[2] * r->dst_ne[3]);
         int n = snprintf(buf, cap, "K=%lld N=%lld M=%lld", (long long)r->src_ne[0],
@@ -181,7 +221,7 @@ void erg_profile_row_shape(const erg_profile_row *r, char *buf, size_t cap) {
 }
 
 void erg_profile_row_dtype(const erg_profile_row *r, char *buf, size_t cap) {
-    if (r->src_dtype == r->dst_dtype || r->op == ERG_OP_MATMUL || r->op == ERG_OP_GET_ROWS)
+    if (r->src_dtype == r->dst_dtype || is_matmul(r->op) || r->op == ERG_OP_GET_ROWS)
         snprintf(buf, cap, "%s", erg_dtype_name(r->src_dtype));
     else
         snprintf(buf, cap, "%s>%s", erg_dtype_name(r->src_dtype), erg_dtype_name(r->dst_dtype));

@@ -5,8 +5,9 @@
  * the calling thread, Vulkan timestamps, OpenCL profiling events), one
  * value per node per run; the profiler groups nodes by (op, dtype, shape)
  * and adds up calls, seconds, bytes moved and FLOPs. No sensor is read per
- * op: the energy of the whole run comes from the device's meter (or its
- * estimate), and each row gets the share of it that its time has.
+ * op: the whole run's joules come from the device's meter (or its
+ * estimate), and each op's from its node time in each phase times that
+ * phase's power, which calibration windows measure (profiler_energy.h).
  */
 #ifndef ERG_SCHEDULER_PROFILER_H
 #define ERG_SCHEDULER_PROFILER_H
@@ -16,7 +17,8 @@
 
 typedef enum erg_profile_phase {
     ERG_PROFILE_PREFILL = 0,
-    ERG_PROFILE_DECODE = 1
+    ERG_PROFILE_DECODE = 1,
+    ERG_PROFILE_PHASES
 } erg_profile_phase;
 
 const char *erg_profile_phase_name(erg_profile_phase phase);
@@ -30,9 +32,10 @@ typedef struct erg_profile_row {
     int64_t dst_ne[ERG_MAX_DIMS];
     uint64_t calls;
     double seconds;
+    double phase_seconds[ERG_PROFILE_PHASES]; /* the same, by phase */
     double bytes;         /* read and written, over every call */
     double flops;
-    double joules;        /* this row's share of the run's energy */
+    double joules;        /* phase_seconds x each phase's power */
 } erg_profile_row;
 
 /* One node run, kept for the trace. */
@@ -57,11 +60,14 @@ typedef struct erg_profiler {
     size_t cap_scratch;
     uint32_t n_steps;
     double node_seconds;     /* the sum of every node time */
+    double phase_seconds[ERG_PROFILE_PHASES];
     double wall_seconds;     /* the sum of the runs' wall times */
     bool have_energy;
     erg_energy_reading energy;
+    double phase_watts[ERG_PROFILE_PHASES]; /* joules per node second, above idle */
     char energy_label[48];   /* "measured (rapl)" or "estimate" */
     char energy_detail[256]; /* the domain or profile it came from */
+    char energy_method[200]; /* how per-op joules were had */
 } erg_profiler;
 
 /* backend: the device's backend name, which says what its timers are. */
@@ -82,14 +88,31 @@ erg_status erg_profiler_add_run(erg_profiler *p, const erg_backend *b, const erg
                                 const erg_graph *g, erg_profile_phase phase, double start_s,
                                 double wall_s, erg_diag *diag);
 
-/* Splits the run's energy over the rows by their share of node time.
- * detail says where it came from (shown next to every joule). */
-void erg_profiler_set_energy(erg_profiler *p, const erg_energy_reading *r, const char *detail);
+/* The run's energy r, and each phase's power (joules per node second):
+ * a row's joules are its node time in each phase times that phase's
+ * power. detail says where r came from (shown next to every joule), method
+ * how the phase powers were had. */
+void erg_profiler_set_energy(erg_profiler *p, const erg_energy_reading *r,
+                             const double phase_watts[ERG_PROFILE_PHASES], const char *detail,
+                             const char *method);
+
+/* Each phase's power (joules per node second) for set_energy, from the
+ * run's reading and, when cal is not NULL, a calibration window of
+ * prefills alone (cal_busy_s of node time): prefill power is the
+ * calibration's, decode power what the run's joules leave after its
+ * prefills. Without it (or with a calibration window too short to trust)
+ * both are the run's joules over its node time. Says how in method. */
+void erg_profiler_phase_watts(const erg_profiler *p, const erg_energy_reading *run,
+                              const erg_energy_reading *cal, double cal_busy_s,
+                              double watts[ERG_PROFILE_PHASES], char *method, size_t cap);
 
 /* Rows by time, longest first (events keep pointing at the right rows). */
 void erg_profiler_sort(erg_profiler *p);
 
-/* "K=256 N=768 M=32", "256x32" …; "dst f32" style dtype "q4_0", "f32>f16". */
+/* The shape: "K=256 N=768 M=32" for the matmul family (fused ones too),
+ * else the destination's dims ("256x32"). The dtype: the weights' for the
+ * matmul family and GET_ROWS ("q4_0"), else "f32" or "f32>f16" (source >
+ * destination where they differ). */
 void erg_profile_row_shape(const erg_profile_row *r, char *buf, size_t cap);
 void erg_profile_row_dtype(const erg_profile_row *r, char *buf, size_t cap);
 

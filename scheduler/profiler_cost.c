@@ -24,6 +24,8 @@ static double flops_per_element(erg_op op) {
     case ERG_OP_MUL:
     case ERG_OP_SCALE: return 1;
     case ERG_OP_RMS_NORM: return 3;  /* square and sum, then scale */
+    case ERG_OP_RMS_NORM_MUL: return 4;
+    case ERG_OP_ROPE_STORE:
     case ERG_OP_ROPE: return 3;      /* per pair: 4 multiplies, 2 adds */
     case ERG_OP_SOFTMAX: return 5;   /* scale, max, subtract, exp, sum and divide */
     case ERG_OP_SILU: return 4;      /* negate, exp, add, divide */
@@ -51,8 +53,22 @@ void erg_profile_node_cost(const erg_graph *g, const erg_node *n, double *bytes,
         *bytes = tensor_bytes(g, n->src[0]) + tensor_bytes(g, n->dst);
         return;
     case ERG_OP_MATMUL:
-        *flops = 2.0 * (double)g->tensors[n->src[0]].ne[0] * dst_elems;
+    case ERG_OP_MATMUL_ADD:
+        *flops = (2.0 * (double)g->tensors[n->src[0]].ne[0] + (n->op == ERG_OP_MATMUL_ADD)) *
+                 dst_elems;
         break;
+    case ERG_OP_MATMUL_SWIGLU: /* two products, then silu and a multiply */
+        *flops = (4.0 * (double)g->tensors[n->src[0]].ne[0] + 5) * dst_elems;
+        break;
+    case ERG_OP_ATTENTION: { /* K.q and V.p over n_kv positions, softmax (5) per score */
+        const erg_tensor *k = &g->tensors[n->src[1]];
+        double scores = (double)k->ne[1] * (double)dst->ne[1] * (double)dst->ne[2];
+        *flops = scores * (2.0 * (double)k->ne[0] + 5 + 2.0 * (double)dst->ne[0]);
+        break;
+    }
+    case ERG_OP_FILL:
+        *bytes = tensor_bytes(g, n->dst);
+        return;
     default:
         *flops = flops_per_element(n->op) * dst_elems;
         break;

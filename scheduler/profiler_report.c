@@ -25,7 +25,11 @@ static void energy_line(FILE *f, const erg_profiler *p) {
                 ERG_ENERGY_MIN_UPDATES);
     if (r->stalled)
         fprintf(f, "        warning: the counter did not move during the run\n");
-    fprintf(f, "        per op: the run's joules split by each op's share of node time\n");
+    fprintf(f, "        per op: %s", p->energy_method);
+    if (p->phase_watts[ERG_PROFILE_PREFILL] != p->phase_watts[ERG_PROFILE_DECODE])
+        fprintf(f, ": %.3g W prefill, %.3g W decode", p->phase_watts[ERG_PROFILE_PREFILL],
+                p->phase_watts[ERG_PROFILE_DECODE]);
+    fprintf(f, "\n");
 }
 
 static double share(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0; }
@@ -43,7 +47,7 @@ void erg_profile_print_table(FILE *f, const erg_profiler *p, size_t max_rows) {
     fprintf(f, "time: %s; node time %.3f ms of %.3f ms eval wall time (%.1f%%)\n", p->timer,
             p->node_seconds * 1e3, wall * 1e3, wall > 0 ? 100.0 * p->node_seconds / wall : 0);
     energy_line(f, p);
-    fprintf(f, "\n%-9s %-9s %-24s %7s %10s %6s %8s %9s %10s  %s\n", "op", "dtype", "shape",
+    fprintf(f, "\n%-13s %-9s %-24s %7s %10s %6s %8s %9s %10s  %s\n", "op", "dtype", "shape",
             "calls", "time ms", "share", "GB/s", "GFLOP/s", "joules", "source");
     double bytes = 0, flops = 0, joules = 0, rest_s = 0, rest_j = 0;
     uint64_t calls = 0;
@@ -62,7 +66,7 @@ void erg_profile_print_table(FILE *f, const erg_profiler *p, size_t max_rows) {
         char shape[48], dtype[24];
         erg_profile_row_shape(r, shape, sizeof shape);
         erg_profile_row_dtype(r, dtype, sizeof dtype);
-        fprintf(f, "%-9s %-9s %-24s %7llu %10.3f %5.1f%% %8.2f %9.2f", erg_op_name(r->op), dtype,
+        fprintf(f, "%-13s %-9s %-24s %7llu %10.3f %5.1f%% %8.2f %9.2f", erg_op_name(r->op), dtype,
                 shape, (unsigned long long)r->calls, r->seconds * 1e3,
                 share(r->seconds, p->node_seconds), per_second(r->bytes, r->seconds) * 1e-9,
                 per_second(r->flops, r->seconds) * 1e-9);
@@ -71,11 +75,11 @@ void erg_profile_print_table(FILE *f, const erg_profiler *p, size_t max_rows) {
     if (shown < p->n_rows) {
         char more[48];
         snprintf(more, sizeof more, "(%zu more rows)", p->n_rows - shown);
-        fprintf(f, "%-44s %7s %10.3f %5.1f%% %8s %9s", more, "", rest_s * 1e3,
+        fprintf(f, "%-48s %7s %10.3f %5.1f%% %8s %9s", more, "", rest_s * 1e3,
                 share(rest_s, p->node_seconds), "", "");
         joules_cell(f, p, rest_j);
     }
-    fprintf(f, "%-9s %-9s %-24s %7llu %10.3f %5.1f%% %8.2f %9.2f", "total", "", "",
+    fprintf(f, "%-13s %-9s %-24s %7llu %10.3f %5.1f%% %8.2f %9.2f", "total", "", "",
             (unsigned long long)calls, p->node_seconds * 1e3,
             share(p->node_seconds, p->node_seconds), per_second(bytes, p->node_seconds) * 1e-9,
             per_second(flops, p->node_seconds) * 1e-9);
@@ -96,7 +100,11 @@ static cJSON *energy_json(const erg_profiler *p) {
     cJSON_AddNumberToObject(e, "baseline_watts", r->baseline_watts);
     cJSON_AddBoolToObject(e, "window_ok", r->window_ok);
     cJSON_AddBoolToObject(e, "stalled", r->stalled);
-    cJSON_AddStringToObject(e, "per_op_method", "run energy split by share of node time");
+    cJSON_AddStringToObject(e, "per_op_method", p->energy_method);
+    cJSON *watts = cJSON_AddObjectToObject(e, "phase_watts");
+    for (int ph = 0; ph < ERG_PROFILE_PHASES; ph++)
+        cJSON_AddNumberToObject(watts, erg_profile_phase_name((erg_profile_phase)ph),
+                                p->phase_watts[ph]);
     return e;
 }
 

@@ -2,7 +2,7 @@
  * decode run, from the device's own timers and its energy meter. */
 #include "tools/cli.h"
 
-#include "hal/energy/device_energy.h"
+#include "hal/energy/device_meter.h"
 #include "hal/timer.h"
 #include "runtime/internal.h"
 #include "scheduler/profiler_report.h"
@@ -22,7 +22,10 @@ static void usage(void) {
            "  --json FILE     also write the profile as JSON\n"
            "  --trace FILE    write a Chrome/Perfetto trace (chrome://tracing, ui.perfetto.dev)\n"
            "  --baseline-ms   idle window measured before the run and subtracted\n"
-           "                  (default: 10 sensor updates, at least 250 ms; 0: none)\n");
+           "                  (default: 10 sensor updates, at least 250 ms; 0: none)\n"
+           "With an energy meter the run is repeated until its window spans 10 sensor\n"
+           "updates, after a calibration window of prefills alone (per-op joules use\n"
+           "each phase's power); without one, joules are a labelled estimate.\n");
 }
 
 typedef struct profile_opts {
@@ -76,31 +79,14 @@ static int parse(cli_args *a, profile_opts *o) {
     return 0;
 }
 
-/* The device's energy source, and the windows around the run. */
-typedef struct energy_run {
-    erg_energy_registry *reg;
-    erg_power_profiles profiles;
-    erg_device_energy dev;
-    erg_energy_baseline baseline;
-    bool have_baseline;
-    erg_energy_window window;
-    char detail[256];
-} energy_run;
-
 static void sleep_seconds(double s) {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0)
         ;
 }
 
-/* Falls back to the estimate, saying why on stderr and in the report. */
-static void use_estimate(cli_args *a, energy_run *e, const char *why) {
-    fprintf(stderr, "erg %s: %s; joules are estimated\n", a->cmd, why);
-    erg_device_energy_fall_back(&e->dev, why);
-    e->have_baseline = false;
-}
-
-static int energy_open(cli_args *a, erg_runtime *rt, const char *device, energy_run *e) {
+/* The meter of the session's device (or its estimate). */
+static int meter_open(cli_args *a, erg_runtime *rt, const char *device, erg_device_meter *m) {
     erg_diag diag = {{0}};
     size_t n = erg_runtime_device_count(rt), index = 0;
     erg_device_info *devs = calloc(n ? n : 1, sizeof *devs);
@@ -112,63 +98,21 @@ static int energy_open(cli_args *a, erg_runtime *rt, const char *device, energy_
         if (strcmp(devs[i].name, device) == 0)
             index = i;
     }
-    erg_status st = erg_energy_registry_open(NULL, &e->reg, &diag);
-    if (st == ERG_OK)
-        st = erg_power_profiles_load(&e->profiles, NULL, NULL, &diag);
-    if (st == ERG_OK)
-        erg_device_energy_resolve(e->reg, &e->profiles, devs, n, index, &e->dev);
+    erg_status st = erg_device_meter_open(m, NULL, devs, n, index, &diag);
     free(devs);
-    if (st != ERG_OK)
-        return cli_error(a, CLI_EXIT_FAIL, "%s", diag.msg);
-    return 0;
+    return st == ERG_OK ? 0 : cli_error(a, CLI_EXIT_FAIL, "%s", diag.msg);
 }
 
-static void energy_close(energy_run *e) {
-    erg_energy_registry_close(e->reg);
-    erg_power_profiles_free(&e->profiles);
-}
-
-/* Idle power of the domain, then the run's window opens. */
-static void energy_begin(cli_args *a, energy_run *e, long long baseline_ms) {
-    if (!e->dev.domain)
+/* The idle baseline: --baseline-ms, else 10 sensor updates and at least
+ * 250 ms (sleep is coarse, and idle power takes a moment to settle). */
+static void measure_idle(erg_device_meter *m, long long baseline_ms) {
+    double need = erg_device_meter_window_s(m);
+    double idle_s = baseline_ms >= 0 ? (double)baseline_ms * 1e-3 : need < 0.25 ? 0.25 : need;
+    if (need <= 0 || idle_s <= 0)
         return;
-    erg_diag diag = {{0}};
-    const erg_energy_desc *d = erg_energy_domain_desc(e->dev.domain);
-    double idle_s = baseline_ms >= 0 ? (double)baseline_ms * 1e-3
-                                     : ERG_ENERGY_MIN_UPDATES * d->update_interval_s;
-    if (baseline_ms < 0 && idle_s < 0.25)
-        idle_s = 0.25;
-    erg_energy_window w;
-    erg_energy_reading idle;
-    if (idle_s > 0) {
-        erg_status st = erg_energy_window_begin(e->dev.domain, &w, &diag);
-        if (st == ERG_OK) {
-            sleep_seconds(idle_s);
-            st = erg_energy_window_end(&w, NULL, &idle, &diag);
-        }
-        if (st != ERG_OK)
-            return use_estimate(a, e, diag.msg);
-        e->baseline = erg_energy_baseline_from(&idle);
-        e->have_baseline = true;
-    }
-    if (erg_energy_window_begin(e->dev.domain, &e->window, &diag) != ERG_OK)
-        use_estimate(a, e, diag.msg);
-}
-
-static void energy_end(cli_args *a, energy_run *e, erg_profiler *p, double wall_s) {
-    erg_diag diag = {{0}};
-    erg_energy_reading r;
-    if (e->dev.domain) {
-        if (erg_energy_window_end(&e->window, e->have_baseline ? &e->baseline : NULL, &r, &diag) !=
-            ERG_OK)
-            use_estimate(a, e, diag.msg);
-        else if (r.stalled)
-            use_estimate(a, e, "the sensor's counter did not move during the run");
-    }
-    if (!e->dev.domain)
-        erg_device_energy_estimate(&e->dev, p->node_seconds, wall_s, &r);
-    erg_device_energy_describe(&e->dev, e->detail, sizeof e->detail);
-    erg_profiler_set_energy(p, &r, e->detail);
+    erg_device_meter_begin(m);
+    sleep_seconds(idle_s);
+    erg_device_meter_end_idle(m);
 }
 
 /* Prefill of n_prompt tokens, then n_gen greedy decode steps, each run
@@ -194,6 +138,15 @@ static int run(cli_args *a, erg_session *s, const profile_opts *o, erg_profiler 
         if (st != ERG_OK)
             break;
         erg_session_get_stats(s, &stats);
+        /* Node times are one executor's, of its last subgraph: with nodes
+         * on the CPU fallback they would land on the wrong nodes. */
+        if (stats.n_subgraphs > 1) {
+            st = erg_fail(&diag, ERG_UNSUPPORTED,
+                          "%u node(s) ran on the CPU fallback, in %u subgraphs: per-node times "
+                          "cover one executor's last subgraph, so the profile would be wrong",
+                          stats.n_nodes_fallback, stats.n_subgraphs);
+            break;
+        }
         st = erg_profiler_add_run(p, s->device->backend, s->exec, &s->graph,
                                   prefill ? ERG_PROFILE_PREFILL : ERG_PROFILE_DECODE, t0 - t_origin,
                                   stats.eval_seconds, &diag);
@@ -209,8 +162,54 @@ static int run(cli_args *a, erg_session *s, const profile_opts *o, erg_profiler 
     return 0;
 }
 
+/* One window of the meter over runs. */
+typedef struct window_result {
+    erg_energy_reading reading;
+    double wall;
+    int reps;
+} window_result;
+
+/* Runs repeated until the meter's window spans enough of its updates
+ * (once for the estimate), all in one window of the meter. */
+static int run_window(cli_args *a, erg_session *s, const profile_opts *o, erg_profiler *p,
+                      float *logits, uint32_t n_vocab, erg_device_meter *m, window_result *w) {
+    memset(w, 0, sizeof *w);
+    erg_device_meter_begin(m); /* first: a meter that cannot start leaves nothing to wait for */
+    double need = erg_device_meter_window_s(m), t_origin = erg_time_s();
+    int rc = 0;
+    do {
+        double wall = 0;
+        rc = run(a, s, o, p, logits, n_vocab, t_origin, &wall);
+        w->wall += wall;
+        w->reps++;
+        p->keep_events = false; /* the trace shows the first repetition */
+    } while (rc == 0 && w->wall < need && w->reps < MAX_REPETITIONS);
+    if (rc == 0)
+        erg_device_meter_end(m, p->node_seconds, w->wall, &w->reading);
+    return rc;
+}
+
+/* The run's joules and each phase's power into the profile. A meter that
+ * failed on the way makes every window the estimate, calibration too. */
+static void add_energy(cli_args *a, erg_device_meter *m, erg_profiler *p, window_result *run_w,
+                       const window_result *cal_w, double cal_busy_s) {
+    if (m->fell_back) {
+        fprintf(stderr, "erg %s: %s; joules are estimated\n", a->cmd, m->dev.why_estimate);
+        erg_device_energy_estimate(&m->dev, p->node_seconds, run_w->wall, &run_w->reading);
+        cal_w = NULL;
+    }
+    if (m->warning[0])
+        fprintf(stderr, "erg %s: %s\n", a->cmd, m->warning);
+    double watts[ERG_PROFILE_PHASES];
+    char detail[256], method[200];
+    erg_profiler_phase_watts(p, &run_w->reading, cal_w && cal_w->reps ? &cal_w->reading : NULL,
+                             cal_busy_s, watts, method, sizeof method);
+    erg_device_energy_describe(&m->dev, detail, sizeof detail);
+    erg_profiler_set_energy(p, &run_w->reading, watts, detail, method);
+}
+
 static void print_header(const profile_opts *o, const erg_model_info *mi, erg_session *s,
-                         const erg_profiler *p, int reps) {
+                         const erg_profiler *p, int reps, int cal_reps) {
     printf("model   %s (%s, %u layers, %.1f MiB of weights)\n", o->model, mi->architecture,
            mi->n_layer, (double)mi->weight_bytes / 1048576.0);
     printf("device  %s: %s\n", erg_session_device(s), s->device->info.description);
@@ -219,10 +218,12 @@ static void print_header(const profile_opts *o, const erg_model_info *mi, erg_se
         printf(", %d times so the meter's window spans %d sensor updates", reps,
                ERG_ENERGY_MIN_UPDATES);
     printf(" (%u graph runs)\n", p->n_steps);
+    if (cal_reps)
+        printf("        before it, a calibration window of %d prefills alone\n", cal_reps);
 }
 
 static int write_json(cli_args *a, const profile_opts *o, const erg_model_info *mi,
-                      const erg_profiler *p, int reps, FILE *f) {
+                      const erg_profiler *p, int reps, int cal_reps, FILE *f) {
     cJSON *root = erg_profile_to_json(p);
     if (!root)
         return cli_error(a, CLI_EXIT_FAIL, "out of memory");
@@ -231,6 +232,7 @@ static int write_json(cli_args *a, const profile_opts *o, const erg_model_info *
     cJSON_AddNumberToObject(root, "n_prompt", (double)o->n_prompt);
     cJSON_AddNumberToObject(root, "n_gen", (double)o->n_gen);
     cJSON_AddNumberToObject(root, "repetitions", reps);
+    cJSON_AddNumberToObject(root, "calibration_repetitions", cal_reps);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)
@@ -241,20 +243,20 @@ static int write_json(cli_args *a, const profile_opts *o, const erg_model_info *
 }
 
 static int report(cli_args *a, const profile_opts *o, const erg_model_info *mi, erg_session *s,
-                  const erg_profiler *p, int reps) {
+                  const erg_profiler *p, int reps, int cal_reps) {
     if (o->out == CLI_OUT_JSON) {
-        int rc = write_json(a, o, mi, p, reps, stdout);
+        int rc = write_json(a, o, mi, p, reps, cal_reps, stdout);
         if (rc)
             return rc;
     } else {
-        print_header(o, mi, s, p, reps);
+        print_header(o, mi, s, p, reps, cal_reps);
         erg_profile_print_table(stdout, p, (size_t)o->top);
     }
     if (o->json_path) {
         FILE *f = fopen(o->json_path, "w");
         if (!f)
             return cli_error(a, CLI_EXIT_FAIL, "cannot write %s", o->json_path);
-        int rc = write_json(a, o, mi, p, reps, f);
+        int rc = write_json(a, o, mi, p, reps, cal_reps, f);
         if (fclose(f) != 0 && rc == 0)
             rc = cli_error(a, CLI_EXIT_FAIL, "writing %s failed", o->json_path);
         if (rc)
@@ -269,50 +271,60 @@ static int report(cli_args *a, const profile_opts *o, const erg_model_info *mi, 
     return 0;
 }
 
+/* With a meter: its idle baseline, then (when there are decode steps to
+ * tell apart) a calibration window of prefills alone, then the run's
+ * window. The estimate needs neither. */
+static int measure(cli_args *a, const profile_opts *o, erg_session *s, erg_device_meter *m,
+                   erg_profiler *p, float *logits, uint32_t n_vocab, int *reps, int *cal_reps) {
+    erg_profiler cal;
+    erg_profiler_init(&cal, NULL, erg_session_device(s), s->device->backend->name, false);
+    window_result cal_w = {.reps = 0}, run_w = {.reps = 0};
+    measure_idle(m, o->baseline_ms);
+    int rc = 0;
+    if (erg_device_meter_window_s(m) > 0 && o->n_gen > 0) {
+        profile_opts prefill_only = *o;
+        prefill_only.n_gen = 0;
+        rc = run_window(a, s, &prefill_only, &cal, logits, n_vocab, m, &cal_w);
+    }
+    if (rc == 0)
+        rc = run_window(a, s, o, p, logits, n_vocab, m, &run_w);
+    if (rc == 0)
+        add_energy(a, m, p, &run_w, &cal_w, cal.node_seconds);
+    erg_profiler_free(&cal);
+    *reps = run_w.reps;
+    *cal_reps = cal_w.reps;
+    return rc;
+}
+
 static int profile_session(cli_args *a, const profile_opts *o, erg_model *m, erg_session *s) {
     erg_model_info mi = {.struct_size = sizeof mi};
     erg_model_get_info(m, &mi);
     float *logits = malloc((size_t)mi.n_vocab * sizeof *logits);
     int32_t *warm = calloc((size_t)o->n_prompt, sizeof *warm);
-    energy_run e;
-    memset(&e, 0, sizeof e);
     erg_profiler p;
-    erg_profiler_init(&p, NULL, erg_session_device(s), s->device->backend->name, o->trace_path);
+    erg_profiler_init(&p, NULL, erg_session_device(s), s->device->backend->name,
+                      o->trace_path != NULL);
     int rc = !logits || !warm ? cli_error(a, CLI_EXIT_FAIL, "out of memory") : 0;
     /* A first run pages in the weights and warms caches; it is not profiled. */
     if (rc == 0 &&
         erg_session_eval(s, warm, (size_t)o->n_prompt, ERG_LOGITS_NONE, NULL, 0) != ERG_OK)
         rc = cli_error(a, CLI_EXIT_FAIL, "%s", erg_session_last_error(s));
     erg_session_reset(s);
-    if (rc == 0)
-        rc = energy_open(a, m->rt, erg_session_device(s), &e);
-    double wall = 0;
-    int reps = 0;
+    erg_device_meter meter;
+    bool have_meter = false;
     if (rc == 0) {
-        energy_begin(a, &e, o->baseline_ms);
-        /* A meter's window must span enough of its updates: repeat the run
-         * until it does (the estimate has no such limit). */
-        double need = e.dev.domain ? ERG_ENERGY_MIN_UPDATES *
-                                         erg_energy_domain_desc(e.dev.domain)->update_interval_s
-                                   : 0;
-        double t_origin = erg_time_s();
-        do {
-            double w = 0;
-            rc = run(a, s, o, &p, logits, mi.n_vocab, t_origin, &w);
-            wall += w;
-            reps++;
-            p.keep_events = false; /* the trace shows the first repetition */
-        } while (rc == 0 && wall < need && reps < MAX_REPETITIONS);
+        rc = meter_open(a, m->rt, erg_session_device(s), &meter);
+        have_meter = rc == 0;
     }
+    int reps = 0, cal_reps = 0;
+    if (have_meter)
+        rc = measure(a, o, s, &meter, &p, logits, mi.n_vocab, &reps, &cal_reps);
     if (rc == 0) {
-        energy_end(a, &e, &p, wall);
         erg_profiler_sort(&p);
-        rc = report(a, o, &mi, s, &p, reps);
-    } else if (e.dev.domain) {
-        erg_energy_reading unused;
-        erg_energy_window_end(&e.window, NULL, &unused, NULL); /* stops its sampler */
+        rc = report(a, o, &mi, s, &p, reps, cal_reps);
     }
-    energy_close(&e);
+    if (have_meter)
+        erg_device_meter_close(&meter);
     erg_profiler_free(&p);
     free(logits);
     free(warm);

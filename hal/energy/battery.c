@@ -159,7 +159,13 @@ static void add_supply(void *user, const char *name) {
     snprintf(desc.path, sizeof desc.path, SUPPLY "/%s/%s", name, attrs[mode]);
     desc.update_interval_s = ASSUMED_UPDATE_S;
     desc.update_interval_assumed = true;
-    desc.resolution = mode == ENERGY_NOW ? UWH_TO_J : 1e-6;
+    /* One step of the raw value: 1 µW or 1 µWh; for gauges that count
+     * current, 1 µA or 1 µAh at the present voltage. */
+    bool per_amp = mode == CURRENT_X_VOLTAGE || mode == CHARGE_X_VOLTAGE;
+    int64_t uv = 0;
+    double volts = per_amp && read_attr(ctx, dir, "voltage_now", &uv) == 0 ? fabs((double)uv) * 1e-6
+                                                                           : 1;
+    desc.resolution = (desc.method == ERG_ENERGY_COUNTER ? UWH_TO_J : 1e-6) * volts;
     int err = read_text(ctx, dir, "status", buf, sizeof buf);
     if (!readable) {
         desc.usable = false;

@@ -91,9 +91,15 @@ erg_status erg_energy_domain_read_joules(erg_energy_domain *d, double *joules, e
         pthread_mutex_unlock(&d->lock);
         return ERG_OK;
     }
-    double raw;
-    ERG_RETURN_IF_ERROR(d->ops->read_counter(d, &raw, diag));
+    /* The read happens under the lock: two readers racing could otherwise
+     * fold an older value after a newer one, which looks like a wrap. */
     pthread_mutex_lock(&d->lock);
+    double raw;
+    erg_status st = d->ops->read_counter(d, &raw, diag);
+    if (st != ERG_OK) {
+        pthread_mutex_unlock(&d->lock);
+        return st;
+    }
     if (d->have_raw) {
         double delta = raw - d->last_raw;
         /* A smaller value means the counter wrapped once (reads come within

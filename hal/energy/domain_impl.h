@@ -27,6 +27,9 @@ struct erg_energy_domain {
     const erg_energy_domain_ops *ops; /* NULL: listed only, never read */
     const erg_energy_ctx *ctx;
     void *impl;                       /* the source's state */
+    /* A package counter summed with its siblings (package_sum.c): read
+     * through the sum, never chosen for a device alone. */
+    const erg_energy_domain *summed_into;
     pthread_mutex_t lock;             /* guards everything below */
     /* counters */
     bool have_raw;

@@ -7,8 +7,9 @@
  * What a sensor covers: a hwmon whose parent is a PCI display controller
  * (class 0x03xxxx) is that GPU (vendor and slot from the PCI device); the
  * CPU energy drivers (amd_energy, zenergy, zenpower) cover the package or
- * the cores; INA3221 rails are placed by their labels; anything else is
- * listed and mapped to no device.
+ * the cores; INA3221 rails are placed by their labels (rails.c, which also
+ * reads JetPack 4's ina3221x IIO rails); anything else is listed and mapped
+ * to no device.
  */
 #include "hal/energy/sources.h"
 
@@ -75,38 +76,6 @@ static erg_status hwmon_power(erg_energy_domain *d, double *watts, erg_diag *dia
 static const erg_energy_domain_ops energy_ops = {hwmon_energy, NULL, NULL};
 static const erg_energy_domain_ops power_ops = {NULL, hwmon_power, NULL};
 
-/* The sensor numbers one hwmon directory offers. */
-typedef struct sensors {
-    unsigned energy[MAX_SENSORS], power_avg[MAX_SENSORS], power_in[MAX_SENSORS], rail[MAX_SENSORS];
-    size_t n_energy, n_power_avg, n_power_in, n_rail;
-} sensors;
-
-static void add_index(unsigned *list, size_t *n, unsigned idx) {
-    if (*n < MAX_SENSORS)
-        list[(*n)++] = idx;
-}
-
-static void collect_sensor(void *user, const char *file) {
-    sensors *s = user;
-    unsigned idx;
-    char tail[16];
-    if (sscanf(file, "energy%u_%15s", &idx, tail) == 2 && strcmp(tail, "input") == 0)
-        add_index(s->energy, &s->n_energy, idx);
-    else if (sscanf(file, "power%u_%15s", &idx, tail) == 2 && strcmp(tail, "average") == 0)
-        add_index(s->power_avg, &s->n_power_avg, idx);
-    else if (sscanf(file, "power%u_%15s", &idx, tail) == 2 && strcmp(tail, "input") == 0)
-        add_index(s->power_in, &s->n_power_in, idx);
-    else if (sscanf(file, "curr%u_%15s", &idx, tail) == 2 && strcmp(tail, "input") == 0)
-        add_index(s->rail, &s->n_rail, idx);
-}
-
-static bool has_index(const unsigned *list, size_t n, unsigned idx) {
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == idx)
-            return true;
-    return false;
-}
-
 /* What one hwmon device is attached to. */
 typedef struct hwmon_dev {
     char id[32];   /* hwmon3 */
@@ -119,6 +88,64 @@ typedef struct hwmon_dev {
 static bool is_cpu_driver(const char *name) {
     return strcmp(name, "amd_energy") == 0 || strcmp(name, "zenergy") == 0 ||
            strcmp(name, "zenpower") == 0;
+}
+
+static void read_label(const erg_energy_ctx *ctx, const hwmon_dev *h, const char *prefix,
+                       unsigned idx, char *label, size_t cap) {
+    char path[ERG_ENERGY_PATH_MAX];
+    erg_energy_path(ctx, path, sizeof path, HWMON "/%s/%s%u_label", h->id, prefix, idx);
+    if (erg_energy_read_str(ctx, path, label, cap) != 0 || !label[0])
+        snprintf(label, cap, "%s%u", prefix, idx);
+}
+
+/* The sensor numbers one hwmon directory offers. */
+typedef struct sensors {
+    const erg_energy_ctx *ctx;
+    const hwmon_dev *h;
+    unsigned energy[MAX_SENSORS], power_avg[MAX_SENSORS], power_in[MAX_SENSORS], rail[MAX_SENSORS];
+    size_t n_energy, n_power_avg, n_power_in, n_rail;
+    size_t n_dropped; /* past MAX_SENSORS of one kind */
+} sensors;
+
+static void add_index(sensors *s, unsigned *list, size_t *n, unsigned idx) {
+    if (*n < MAX_SENSORS)
+        list[(*n)++] = idx;
+    else
+        s->n_dropped++;
+}
+
+/* amd_energy and zenergy also count every core (Ecore000 …): the socket
+ * counters cover them, and per-core domains would only repeat them (and,
+ * on a 96-core part, crowd the sockets out of the list). */
+static bool is_core_counter(const sensors *s, unsigned idx) {
+    if (!is_cpu_driver(s->h->name))
+        return false;
+    char label[48];
+    read_label(s->ctx, s->h, "energy", idx, label, sizeof label);
+    return strncmp(label, "Ecore", 5) == 0;
+}
+
+static void collect_sensor(void *user, const char *file) {
+    sensors *s = user;
+    unsigned idx;
+    char tail[16];
+    if (sscanf(file, "energy%u_%15s", &idx, tail) == 2 && strcmp(tail, "input") == 0) {
+        if (!is_core_counter(s, idx))
+            add_index(s, s->energy, &s->n_energy, idx);
+    } else if (sscanf(file, "power%u_%15s", &idx, tail) == 2 && strcmp(tail, "average") == 0) {
+        add_index(s, s->power_avg, &s->n_power_avg, idx);
+    } else if (sscanf(file, "power%u_%15s", &idx, tail) == 2 && strcmp(tail, "input") == 0) {
+        add_index(s, s->power_in, &s->n_power_in, idx);
+    } else if (sscanf(file, "curr%u_%15s", &idx, tail) == 2 && strcmp(tail, "input") == 0) {
+        add_index(s, s->rail, &s->n_rail, idx);
+    }
+}
+
+static bool has_index(const unsigned *list, size_t n, unsigned idx) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == idx)
+            return true;
+    return false;
 }
 
 static void identify(const erg_energy_ctx *ctx, hwmon_dev *h) {
@@ -141,28 +168,6 @@ static void identify(const erg_energy_ctx *ctx, hwmon_dev *h) {
             snprintf(h->pci_slot, sizeof h->pci_slot, "%.*s", (int)strcspn(slot + 14, "\n"),
                      slot + 14);
     }
-}
-
-/* A rail's label says what it feeds: VDD_CPU_GPU_CV feeds both. */
-static erg_energy_scope rail_scope(const char *label) {
-    bool cpu = strstr(label, "CPU") != NULL, gpu = strstr(label, "GPU") != NULL;
-    if (cpu)
-        return ERG_ENERGY_SCOPE_CPU_PACKAGE;
-    if (gpu)
-        return ERG_ENERGY_SCOPE_IGPU;
-    if (strstr(label, "DDR") || strstr(label, "MEM"))
-        return ERG_ENERGY_SCOPE_DRAM;
-    if (strcmp(label, "VDD_IN") == 0 || strstr(label, "VIN") || strstr(label, "SYS"))
-        return ERG_ENERGY_SCOPE_PLATFORM;
-    return ERG_ENERGY_SCOPE_OTHER;
-}
-
-static void read_label(const erg_energy_ctx *ctx, const hwmon_dev *h, const char *prefix,
-                       unsigned idx, char *label, size_t cap) {
-    char path[ERG_ENERGY_PATH_MAX];
-    erg_energy_path(ctx, path, sizeof path, HWMON "/%s/%s%u_label", h->id, prefix, idx);
-    if (erg_energy_read_str(ctx, path, label, cap) != 0 || !label[0])
-        snprintf(label, cap, "%s%u", prefix, idx);
 }
 
 /* The update interval the driver reports (ms), else the assumed one. */
@@ -191,14 +196,10 @@ static erg_status add_sensor(erg_energy_registry *r, const hwmon_dev *h, sensor_
     static const char *const suffix[] = {"input", "average", "input", "input"};
     char label[48], interval_file[48] = "";
     read_label(ctx, h, prefix[kind], idx, label, sizeof label);
-    /* amd_energy and zenergy also count every core: the socket counters
-     * cover them, and dozens of per-core domains would only repeat them. */
-    if (kind == SENSOR_ENERGY && is_cpu_driver(h->name) && strncmp(label, "Ecore", 5) == 0)
-        return ERG_OK;
     erg_energy_desc desc;
     erg_energy_desc_init(&desc, ERG_ENERGY_HWMON,
                          kind == SENSOR_ENERGY ? ERG_ENERGY_COUNTER : ERG_ENERGY_POWER,
-                         kind == SENSOR_RAIL ? rail_scope(label) : h->scope);
+                         kind == SENSOR_RAIL ? erg_energy_rail_scope(label) : h->scope);
     if (strcmp(h->name, "zenpower") == 0)
         desc.scope = strstr(label, "Core") ? ERG_ENERGY_SCOPE_CPU_CORES : ERG_ENERGY_SCOPE_OTHER;
     desc.pci_vendor = h->pci_vendor;
@@ -242,8 +243,9 @@ static erg_status add_sensor(erg_energy_registry *r, const hwmon_dev *h, sensor_
     return ERG_OK;
 }
 
+/* *n_dropped: sensors past MAX_SENSORS of a kind (every pass counts them all). */
 static erg_status scan_device(erg_energy_registry *r, hwmon_dev *h, erg_energy_method want,
-                              erg_diag *diag) {
+                              size_t *n_dropped, erg_diag *diag) {
     const erg_energy_ctx *ctx = &r->ctx;
     char path[ERG_ENERGY_PATH_MAX];
     erg_energy_path(ctx, path, sizeof path, HWMON "/%s/name", h->id);
@@ -252,9 +254,12 @@ static erg_status scan_device(erg_energy_registry *r, hwmon_dev *h, erg_energy_m
     identify(ctx, h);
     sensors s;
     memset(&s, 0, sizeof s);
+    s.ctx = ctx;
+    s.h = h;
     erg_energy_path(ctx, path, sizeof path, HWMON "/%s", h->id);
     if (erg_energy_list_dir(ctx, path, collect_sensor, &s) == ENOMEM)
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "hwmon sensor list");
+    *n_dropped += s.n_dropped;
     if (want == ERG_ENERGY_COUNTER) {
         for (size_t i = 0; i < s.n_energy; i++)
             ERG_RETURN_IF_ERROR(add_sensor(r, h, SENSOR_ENERGY, s.energy[i], diag));
@@ -299,13 +304,17 @@ erg_status erg_energy_discover_hwmon(erg_energy_registry *r, erg_energy_method w
     erg_status st = ERG_OK;
     if (l.oom || err == ENOMEM)
         st = erg_fail(diag, ERG_OUT_OF_MEMORY, "hwmon device list");
+    size_t n_dropped = 0;
     for (size_t i = 0; i < l.n && st == ERG_OK; i++) {
         hwmon_dev h;
         memset(&h, 0, sizeof h);
         snprintf(h.id, sizeof h.id, "%s", l.ids[i]);
-        st = scan_device(r, &h, want, diag);
+        st = scan_device(r, &h, want, &n_dropped, diag);
     }
     erg_free(r->ctx.alloc, l.ids);
+    size_t n_iio = 0; /* JetPack 4's rails, beside hwmon */
+    if (st == ERG_OK && want == ERG_ENERGY_POWER)
+        st = erg_energy_discover_ina3221x(r, &n_iio, diag);
     if (st != ERG_OK)
         return st;
     size_t n_energy = 0, n_power = 0;
@@ -314,12 +323,16 @@ erg_status erg_energy_discover_hwmon(erg_energy_registry *r, erg_energy_method w
         if (d->source == ERG_ENERGY_HWMON)
             *(d->method == ERG_ENERGY_COUNTER ? &n_energy : &n_power) += 1;
     }
+    char rails[48] = "";
+    if (n_iio)
+        snprintf(rails, sizeof rails, " (%zu of them ina3221x rails)", n_iio);
     if (err)
-        erg_energy_registry_set_note(r, ERG_ENERGY_HWMON, "no " HWMON " (%s)",
-                                     erg_energy_errno_phrase(err));
+        erg_energy_registry_set_note(r, ERG_ENERGY_HWMON, "no " HWMON " (%s)%s",
+                                     erg_energy_errno_phrase(err), rails);
     else
         erg_energy_registry_set_note(r, ERG_ENERGY_HWMON,
-                                     "%zu hwmon device(s): %zu energy, %zu power sensor(s)", l.n,
-                                     n_energy, n_power);
+                                     "%zu hwmon device(s): %zu energy, %zu power sensor(s)%s%s",
+                                     l.n, n_energy, n_power, rails,
+                                     n_dropped ? "; sensors past 32 of a kind left out" : "");
     return ERG_OK;
 }

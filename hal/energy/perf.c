@@ -97,16 +97,22 @@ static size_t parse_cpus(const char *s, int *cpus, size_t cap) {
     return n;
 }
 
-/* -1 when unknown. */
-static long paranoid_level(const erg_energy_ctx *ctx) {
+/* The kernel's perf_event_paranoid, when it can be read. */
+typedef struct paranoia {
+    bool known;
+    long level;
+} paranoia;
+
+static paranoia read_paranoia(const erg_energy_ctx *ctx) {
     char path[ERG_ENERGY_PATH_MAX];
-    int64_t v;
+    int64_t v = 0;
     erg_energy_path(ctx, path, sizeof path, "/proc/sys/kernel/perf_event_paranoid");
-    return erg_energy_read_i64(ctx, path, &v) == 0 ? (long)v : -1000;
+    bool known = erg_energy_read_i64(ctx, path, &v) == 0;
+    return (paranoia){known, (long)v};
 }
 
 static erg_status add_cpu(erg_energy_registry *r, uint32_t type, uint64_t config, double scale,
-                          int cpu, long paranoid, bool *opened, erg_diag *diag) {
+                          int cpu, const paranoia *paranoid, bool *opened, erg_diag *diag) {
     const erg_energy_ctx *ctx = &r->ctx;
     erg_energy_desc desc;
     erg_energy_desc_init(&desc, ERG_ENERGY_PERF, ERG_ENERGY_COUNTER,
@@ -116,16 +122,17 @@ static erg_status add_cpu(erg_energy_registry *r, uint32_t type, uint64_t config
     desc.update_interval_s = PERF_UPDATE_S;
     desc.update_interval_assumed = true;
     desc.resolution = scale;
-    desc.needs_privilege = paranoid != -1000 ? paranoid > 0 : true;
+    /* Unknown paranoia: assume the kernel's default (2), which needs privilege. */
+    desc.needs_privilege = !paranoid->known || paranoid->level > 0;
     int fd = ctx->io->perf_open(ctx->io->user, type, config, cpu);
     *opened = fd >= 0;
     if (fd < 0) {
         desc.usable = false;
-        if (paranoid != -1000)
+        if (paranoid->known)
             snprintf(desc.note, sizeof desc.note,
                      "perf_event_open: %s (perf_event_paranoid %ld; system-wide events need "
                      "<= 0, CAP_PERFMON or root)",
-                     erg_energy_errno_phrase(-fd), paranoid);
+                     erg_energy_errno_phrase(-fd), paranoid->level);
         else
             snprintf(desc.note, sizeof desc.note, "perf_event_open: %s",
                      erg_energy_errno_phrase(-fd));
@@ -168,11 +175,11 @@ erg_status erg_energy_discover_perf(erg_energy_registry *r, erg_diag *diag) {
         cpus[0] = 0; /* one package: any of its CPUs will do */
         n_cpus = 1;
     }
-    long paranoid = paranoid_level(ctx);
+    paranoia paranoid = read_paranoia(ctx);
     size_t opened = 0;
     for (size_t i = 0; i < n_cpus; i++) {
         bool ok;
-        ERG_RETURN_IF_ERROR(add_cpu(r, type, config, scale, cpus[i], paranoid, &ok, diag));
+        ERG_RETURN_IF_ERROR(add_cpu(r, type, config, scale, cpus[i], &paranoid, &ok, diag));
         opened += ok;
     }
     erg_energy_registry_set_note(r, ERG_ENERGY_PERF, "energy-pkg opened on %zu of %zu package(s)",

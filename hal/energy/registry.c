@@ -64,6 +64,8 @@ erg_status erg_energy_registry_open(const erg_energy_env *env, erg_energy_regist
         st = erg_energy_discover_hwmon(r, ERG_ENERGY_POWER, diag);
     if (st == ERG_OK)
         st = erg_energy_discover_battery(r, diag);
+    if (st == ERG_OK)
+        st = erg_energy_sum_packages(r, diag);
     if (st != ERG_OK) {
         erg_energy_registry_close(r);
         return st;
@@ -173,7 +175,8 @@ erg_energy_domain *erg_energy_registry_find(const erg_energy_registry *r,
     int best_rank = 0;
     for (size_t i = 0; i < r->n_domains; i++) {
         const erg_energy_desc *d = &r->domains[i]->desc;
-        if (!d->usable || !erg_energy_domain_covers(d, devs, n, index))
+        if (!d->usable || r->domains[i]->summed_into ||
+            !erg_energy_domain_covers(d, devs, n, index))
             continue;
         int rank = scope_rank(d->scope, &devs[index]) * 100 + source_rank(d);
         if (!best || rank < best_rank) {

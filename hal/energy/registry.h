@@ -5,7 +5,9 @@
  * Discovery follows the issue's order: cumulative counters (RAPL, perf
  * energy-pkg where RAPL is unreadable, hwmon energy, NVML total energy),
  * then sampled power (hwmon power, NVML power usage, INA3221 rails), then
- * battery gauges. Plugins add their own meters with erg_energy_registry_add.
+ * battery gauges. Two or more CPU package counters of one source are then
+ * summed into one domain (a CPU on two sockets draws from both). Plugins
+ * add their own meters with erg_energy_registry_add.
  *
  * For a device, the registry prefers the domain closest to it (a GPU's own
  * sensor over the whole platform's; a package over its cores), then the
@@ -47,7 +49,8 @@ bool erg_energy_domain_covers(const erg_energy_desc *d, const erg_device_info *d
 erg_energy_domain *erg_energy_registry_find(const erg_energy_registry *r,
                                             const erg_device_info *devs, size_t n, size_t index);
 
-/* Names of the other devices d covers ("vulkan:0, opencl:0"), "" if none. */
+/* Names of the devices d covers other than devs[index] ("vulkan:0,
+ * opencl:0"), "" if none; index n lists every device it covers. */
 void erg_energy_domain_shared_with(const erg_energy_desc *d, const erg_device_info *devs, size_t n,
                                    size_t index, char *buf, size_t cap);
 

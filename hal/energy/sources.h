@@ -38,8 +38,15 @@ erg_status erg_energy_discover_perf(erg_energy_registry *r, erg_diag *diag);
  * sensors and INA3221 rails), so counters come before sampled power. */
 erg_status erg_energy_discover_hwmon(erg_energy_registry *r, erg_energy_method want,
                                      erg_diag *diag);
+/* JetPack 4's ina3221x IIO rails (rails.c); hwmon's power pass calls it. */
+erg_status erg_energy_discover_ina3221x(erg_energy_registry *r, size_t *n_rails, erg_diag *diag);
+/* What a rail feeds, from its label ("VDD_CPU_GPU_CV", "POM_5V_IN" …). */
+erg_energy_scope erg_energy_rail_scope(const char *label);
 /* NVML devices: a total-energy counter where supported, else sampled power. */
 erg_status erg_energy_discover_nvml(erg_energy_registry *r, erg_diag *diag);
 erg_status erg_energy_discover_battery(erg_energy_registry *r, erg_diag *diag);
+/* After discovery: one sum per source that found two or more CPU package
+ * counters (package_sum.c). */
+erg_status erg_energy_sum_packages(erg_energy_registry *r, erg_diag *diag);
 
 #endif

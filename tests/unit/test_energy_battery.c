@@ -5,6 +5,8 @@
 #include "tests/test.h"
 #include "tests/unit/energy_fake.h"
 
+#include <errno.h>
+
 #define PS "sys/class/power_supply/"
 
 static erg_energy_domain *find_domain(erg_energy_registry *r, const char *name) {
@@ -52,6 +54,12 @@ static void make_tree(const char *root) {
     attr(root, "BAT5", "voltage_now", 10000000);
     battery(root, "BAT6", "Discharging"); /* nothing readable */
     attr(root, "BAT6", "capacity", 50);
+    battery(root, "BAT7", "Discharging"); /* garbage */
+    CHECK(fake_write(root, PS "BAT7/power_now", "n/a\n"));
+    battery(root, "BAT8", "Discharging"); /* power_now denied: current x voltage */
+    attr(root, "BAT8", "power_now", 9000000);
+    attr(root, "BAT8", "current_now", 250000);
+    attr(root, "BAT8", "voltage_now", 8000000);
 }
 
 /* Power over 1 s with the clock injected: two samples of the same power. */
@@ -74,6 +82,8 @@ int main(void) {
     make_tree(root);
     fake_io io;
     fake_io_init(&io);
+    io.deny_suffix = "BAT8/power_now";
+    io.deny_err = EACCES;
     fake_clock clock = {0};
     erg_energy_env env = fake_env(root, &io, &clock);
     erg_energy_registry *r = NULL;
@@ -81,13 +91,14 @@ int main(void) {
     CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
     if (!r)
         return erg_test_result("test_energy_battery");
-    CHECK_EQ_INT(erg_energy_registry_count(r), 7); /* the mains adapter is not a battery */
-    CHECK(strstr(erg_energy_registry_note(r, ERG_ENERGY_BATTERY), "7 battery(ies), 5 discharging"));
+    CHECK_EQ_INT(erg_energy_registry_count(r), 9); /* the mains adapter is not a battery */
+    CHECK(strstr(erg_energy_registry_note(r, ERG_ENERGY_BATTERY), "9 battery(ies), 6 discharging"));
     erg_energy_domain *b0 = find_domain(r, "battery BAT0"), *b1 = find_domain(r, "battery BAT1");
     erg_energy_domain *b2 = find_domain(r, "battery BAT2"), *b3 = find_domain(r, "battery BAT3");
     erg_energy_domain *b4 = find_domain(r, "battery BAT4"), *b5 = find_domain(r, "battery BAT5");
-    erg_energy_domain *b6 = find_domain(r, "battery BAT6");
-    if (!b0 || !b1 || !b2 || !b3 || !b4 || !b5 || !b6)
+    erg_energy_domain *b6 = find_domain(r, "battery BAT6"), *b7 = find_domain(r, "battery BAT7");
+    erg_energy_domain *b8 = find_domain(r, "battery BAT8");
+    if (!b0 || !b1 || !b2 || !b3 || !b4 || !b5 || !b6 || !b7 || !b8)
         return erg_test_result("test_energy_battery");
     const erg_energy_desc *d0 = erg_energy_domain_desc(b0);
     CHECK(d0->usable && d0->scope == ERG_ENERGY_SCOPE_PLATFORM && d0->method == ERG_ENERGY_POWER);
@@ -100,6 +111,32 @@ int main(void) {
           strstr(d3->note, "only while discharging"));
     CHECK(!erg_energy_domain_desc(b6)->usable);
     CHECK(strstr(erg_energy_domain_desc(b6)->note, "no readable"));
+    CHECK(!erg_energy_domain_desc(b7)->usable);
+    CHECK(strstr(erg_energy_domain_desc(b7)->note, "no readable"));
+    const erg_energy_desc *d8 = erg_energy_domain_desc(b8);
+    CHECK(d8->usable && strstr(d8->path, "BAT8/current_now"));
+    CHECK_NEAR(one_second(b8, &clock), 2.0, 1e-9); /* 0.25 A x 8 V */
+    /* One step of the raw value: 1 µW; 1 µA at 12 V; 1 µWh; 1 µAh at 10 V. */
+    CHECK_NEAR(d0->resolution, 1e-6, 1e-18);
+    CHECK_NEAR(erg_energy_domain_desc(b1)->resolution, 12e-6, 1e-18);
+    CHECK_NEAR(erg_energy_domain_desc(b4)->resolution, 3.6e-3, 1e-15);
+    CHECK_NEAR(erg_energy_domain_desc(b5)->resolution, 10 * 3.6e-3, 1e-15);
+
+    /* A gauge that returns garbage mid-window: the window is refused. */
+    {
+        erg_energy_window w;
+        erg_energy_reading rd;
+        clock.t = 150;
+        CHECK_STATUS(erg_energy_window_begin(b1, &w, &diag), ERG_OK);
+        CHECK(fake_write(root, PS "BAT1/current_now", "garbage\n"));
+        clock.t = 150.5;
+        CHECK_STATUS(erg_energy_domain_poll(b1, &diag), ERG_IO);
+        CHECK(strstr(diag.msg, "current_now: not a number"));
+        attr(root, "BAT1", "current_now", 500000);
+        clock.t = 151;
+        CHECK_STATUS(erg_energy_window_end(&w, NULL, &rd, &diag), ERG_DEVICE);
+        CHECK(strstr(diag.msg, "1 sample(s) failed"));
+    }
 
     /* Counters: what is left falls; the energy used is the fall. */
     CHECK(erg_energy_domain_desc(b4)->method == ERG_ENERGY_COUNTER);

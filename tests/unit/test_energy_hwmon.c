@@ -1,10 +1,13 @@
-/* hwmon energy and power sensors and INA3221 rails against a fake tree;
- * power is integrated with an injected clock, so the joules are exact. */
+/* hwmon energy and power sensors and INA3221 rails (hwmon and JetPack 4's
+ * IIO driver) against fake trees; power is integrated with an injected
+ * clock, by hand and by the sampling thread, so the joules are exact. */
+#include "hal/energy/domain_impl.h"
 #include "hal/energy/registry.h"
 #include "tests/test.h"
 #include "tests/unit/energy_fake.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define HW "sys/class/hwmon/"
@@ -52,8 +55,9 @@ static void make_tree(const char *root) {
     CHECK(fake_write(root, HW "hwmon1/energy1_input", "5000000\n"));
     CHECK(fake_write(root, HW "hwmon1/device/class", "0x038000\n"));
     CHECK(fake_write(root, HW "hwmon1/device/vendor", "0x8086\n"));
-    /* hwmon2: a Jetson's INA3221 (mV, mA). */
+    /* hwmon2: a Jetson's INA3221 (mV, mA), updating every 20 ms. */
     CHECK(fake_write(root, HW "hwmon2/name", "ina3221\n"));
+    CHECK(fake_write(root, HW "hwmon2/update_interval", "20\n"));
     const char *labels[] = {"VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"};
     for (int i = 1; i <= 3; i++) {
         char rel[64];
@@ -74,11 +78,14 @@ static void make_tree(const char *root) {
     CHECK(fake_write(root, HW "hwmon5/energy1_label", "Ecore000\n"));
     CHECK(fake_write(root, HW "hwmon5/energy2_input", "2000000\n"));
     CHECK(fake_write(root, HW "hwmon5/energy2_label", "Esocket0\n"));
+    /* hwmon6: a sensor whose read is denied (injected: CI runs as root). */
+    CHECK(fake_write(root, HW "hwmon6/name", "nct6798\n"));
+    CHECK(fake_write(root, HW "hwmon6/power1_input", "3000000\n"));
 }
 
 static void test_discovery_and_mapping(erg_energy_registry *r) {
     /* The per-core amd_energy counter is left out; the socket is kept. */
-    CHECK_EQ_INT(erg_energy_registry_count(r), 7);
+    CHECK_EQ_INT(erg_energy_registry_count(r), 8);
     const erg_energy_desc *amd = desc_of(r, "amdgpu PPT (hwmon0)");
     CHECK(amd && amd->usable && amd->method == ERG_ENERGY_POWER &&
           amd->scope == ERG_ENERGY_SCOPE_GPU);
@@ -93,13 +100,17 @@ static void test_discovery_and_mapping(erg_energy_registry *r) {
     const erg_energy_desc *soc = desc_of(r, "ina3221 VDD_SOC (hwmon2)");
     CHECK(vin && vin->scope == ERG_ENERGY_SCOPE_PLATFORM);
     CHECK(cv && cv->scope == ERG_ENERGY_SCOPE_CPU_PACKAGE);
+    CHECK(cv && !cv->update_interval_assumed && cv->update_interval_s == 0.02);
     CHECK(soc && soc->scope == ERG_ENERGY_SCOPE_OTHER && strstr(soc->note, "cannot tell"));
     const erg_energy_desc *bad = desc_of(r, "acpi_power power1 (hwmon3)");
     CHECK(bad && !bad->usable && strstr(bad->note, "not a number"));
     const erg_energy_desc *sock = desc_of(r, "amd_energy Esocket0 (hwmon5)");
     CHECK(sock && sock->usable && sock->scope == ERG_ENERGY_SCOPE_CPU_PACKAGE);
+    const erg_energy_desc *denied = desc_of(r, "nct6798 power1 (hwmon6)");
+    CHECK(denied && !denied->usable && denied->needs_privilege &&
+          strstr(denied->note, "permission denied"));
     CHECK(strstr(erg_energy_registry_note(r, ERG_ENERGY_HWMON),
-                 "6 hwmon device(s): 2 energy, 5 power"));
+                 "7 hwmon device(s): 2 energy, 6 power"));
 
     erg_device_info devs[4] = {
         device("cpu", ERG_DEVICE_CPU, true, ""), device("vulkan:0", ERG_DEVICE_GPU, false, "AMD"),
@@ -196,33 +207,181 @@ static void test_power_integration(erg_energy_registry *r, const char *root, fak
     CHECK(rd.window_ok); /* 1.5 s >= 10 x the assumed 100 ms */
 }
 
-/* The real sampling thread, on the real clock: a constant 4 W over a
- * short window integrates to 4 W x its length. */
+/* The sampling thread, on a clock the test moves: the thread only counts
+ * a sample once the clock has moved past the last one, so waiting for the
+ * count to rise after each step makes the integral exact. */
+static _Atomic double thread_t;
+
+static double thread_now(void *user) {
+    (void)user;
+    return atomic_load(&thread_t);
+}
+
+static uint32_t samples_of(erg_energy_domain *d) {
+    pthread_mutex_lock(&d->lock);
+    uint32_t n = d->n_samples;
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+/* Waits (on the real clock, up to 10 s) for the thread to count n samples. */
+static bool wait_samples(erg_energy_domain *d, uint32_t n) {
+    for (int i = 0; i < 10000 && samples_of(d) < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return samples_of(d) >= n;
+}
+
 static void test_sampling_thread(const char *root) {
+    /* 4 W, averaged over 1 ms: the thread samples every millisecond. */
     CHECK(fake_write(root, HW "hwmon0/power1_average", "4000000\n"));
+    CHECK(fake_write(root, HW "hwmon0/power1_average_interval", "1\n"));
     fake_io io;
     fake_io_init(&io);
     erg_energy_env env;
     memset(&env, 0, sizeof env);
     env.sysfs_root = root;
     env.io = &io.io;
+    env.clock = (erg_energy_clock){thread_now, NULL};
     env.nvml_lib = "/nonexistent/libnvidia-ml.so.1";
     erg_energy_registry *r = NULL;
     erg_diag diag = {{0}};
     CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
     erg_energy_domain *d = r ? find_domain(r, "amdgpu PPT (hwmon0)") : NULL;
     if (d) {
+        atomic_store(&thread_t, 100.0);
         erg_energy_window w;
         erg_energy_reading rd;
         CHECK_STATUS(erg_energy_window_begin(d, &w, &diag), ERG_OK);
-        struct timespec ts = {0, 120 * 1000000};
-        nanosleep(&ts, NULL);
-        CHECK_STATUS(erg_energy_window_end(&w, NULL, &rd, &diag), ERG_OK);
-        CHECK_NEAR(rd.joules, 4.0 * rd.seconds, 1e-6);
-        CHECK(rd.seconds >= 0.12);
-        CHECK_MSG(rd.n_samples >= 2, "%u samples", rd.n_samples);
+        uint32_t first = samples_of(d);
+        for (int i = 1; i <= 20; i++) {
+            atomic_store(&thread_t, 100.0 + 0.01 * i);
+            CHECK_MSG(wait_samples(d, first + (uint32_t)i), "no thread sample at step %d", i);
+        }
+        /* 1 W idle: (4 - 1) W x 0.2 s. */
+        erg_energy_baseline idle = {1.0, 1.0};
+        CHECK_STATUS(erg_energy_window_end(&w, &idle, &rd, &diag), ERG_OK);
+        CHECK_NEAR(rd.seconds, 0.2, 1e-12);
+        CHECK_NEAR(rd.raw_joules, 0.8, 1e-12);
+        CHECK_NEAR(rd.joules, 0.6, 1e-12);
+        CHECK_EQ_INT(rd.n_samples, 21); /* t0, then one per step; end's is not newer */
+        CHECK(rd.window_ok && rd.baseline_subtracted); /* 0.2 s >= 10 x 1 ms */
+        pthread_mutex_lock(&d->lock);
+        bool stopped = !d->thread_running && d->sampler_users == 0;
+        pthread_mutex_unlock(&d->lock);
+        CHECK(stopped);
     }
     erg_energy_registry_close(r);
+}
+
+/* amd_energy on a many-core part: per-core counters come first and are
+ * skipped, so both sockets are found however many cores there are; the
+ * CPU is measured by their sum. A board with more sensors than erg lists
+ * says so. */
+static void test_many_cores(void) {
+    char root[512];
+    if (!fake_root_make(root, sizeof root))
+        return;
+    CHECK(fake_write(root, HW "hwmon0/name", "amd_energy\n"));
+    for (int i = 1; i <= 42; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, HW "hwmon0/energy%d_input", i);
+        CHECK(fake_write(root, rel, "%d\n", 1000 * i));
+        snprintf(rel, sizeof rel, HW "hwmon0/energy%d_label", i);
+        if (i <= 40)
+            CHECK(fake_write(root, rel, "Ecore%03d\n", i - 1));
+        else
+            CHECK(fake_write(root, rel, "Esocket%d\n", i - 41));
+    }
+    /* hwmon1: more power sensors than erg lists of one kind (32). */
+    CHECK(fake_write(root, HW "hwmon1/name", "bmc\n"));
+    for (int i = 1; i <= 34; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, HW "hwmon1/power%d_input", i);
+        CHECK(fake_write(root, rel, "1000000\n"));
+    }
+    fake_io io;
+    fake_io_init(&io);
+    fake_clock clock = {0};
+    erg_energy_env env = fake_env(root, &io, &clock);
+    erg_energy_registry *r = NULL;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
+    if (r) {
+        /* two sockets and their sum, and 32 of the 34 power sensors */
+        CHECK_EQ_INT(erg_energy_registry_count(r), 3 + 32);
+        CHECK(strstr(erg_energy_registry_note(r, ERG_ENERGY_HWMON),
+                     "sensors past 32 of a kind left out"));
+        erg_device_info cpu = device("cpu", ERG_DEVICE_CPU, true, "");
+        erg_energy_domain *d = erg_energy_registry_find(r, &cpu, 1, 0);
+        CHECK(d && strcmp(erg_energy_domain_desc(d)->name, "2 packages (hwmon)") == 0);
+        CHECK(desc_of(r, "amd_energy Esocket1 (hwmon0)") != NULL);
+        erg_energy_registry_close(r);
+    }
+    fake_root_remove(root);
+}
+
+/* JetPack 4's ina3221x IIO rails (Jetson Nano: POM_5V_IN, _GPU, _CPU). */
+static void test_ina3221x_iio(void) {
+    char root[512];
+    if (!fake_root_make(root, sizeof root))
+        return;
+    const char *dir = "sys/bus/i2c/drivers/ina3221x/6-0040/iio:device0/";
+    const char *rails[] = {"POM_5V_IN", "POM_5V_GPU", "POM_5V_CPU"};
+    const int mw[] = {5000, 1500, 2500};
+    for (int k = 0; k < 3; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "%srail_name_%d", dir, k);
+        CHECK(fake_write(root, rel, "%s\n", rails[k]));
+        snprintf(rel, sizeof rel, "%sin_power%d_input", dir, k);
+        CHECK(fake_write(root, rel, "%d\n", mw[k]));
+    }
+    CHECK(fake_write(root, "sys/bus/i2c/drivers/ina3221x/uevent", "DRIVER=ina3221x\n"));
+    fake_io io;
+    fake_io_init(&io);
+    fake_clock clock = {0};
+    erg_energy_env env = fake_env(root, &io, &clock);
+    erg_energy_registry *r = NULL;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
+    if (!r) {
+        fake_root_remove(root);
+        return;
+    }
+    CHECK_EQ_INT(erg_energy_registry_count(r), 3);
+    const erg_energy_desc *in = desc_of(r, "ina3221x POM_5V_IN (6-0040)");
+    const erg_energy_desc *gpu = desc_of(r, "ina3221x POM_5V_GPU (6-0040)");
+    CHECK(in && in->usable && in->scope == ERG_ENERGY_SCOPE_PLATFORM);
+    CHECK(in && in->method == ERG_ENERGY_POWER && in->source == ERG_ENERGY_HWMON);
+    CHECK(in && in->update_interval_assumed && in->resolution == 1e-3 && !in->needs_privilege);
+    CHECK(gpu && gpu->scope == ERG_ENERGY_SCOPE_IGPU);
+    CHECK(strstr(erg_energy_registry_note(r, ERG_ENERGY_HWMON), "3 of them ina3221x rails"));
+    erg_device_info devs[2] = {device("cpu", ERG_DEVICE_CPU, true, ""),
+                               device("vulkan:0", ERG_DEVICE_GPU, true, "NVIDIA")};
+    erg_energy_domain *cpu = erg_energy_registry_find(r, devs, 2, 0);
+    CHECK(cpu && strcmp(erg_energy_domain_desc(cpu)->name, "ina3221x POM_5V_CPU (6-0040)") == 0);
+    erg_energy_domain *igpu = erg_energy_registry_find(r, devs, 2, 1);
+    CHECK(igpu && erg_energy_domain_desc(igpu) == gpu);
+    if (cpu) { /* 2.5 W for 2 s */
+        erg_energy_window w;
+        erg_energy_reading rd;
+        CHECK_STATUS(erg_energy_window_begin(cpu, &w, &diag), ERG_OK);
+        clock.t = 2;
+        CHECK_STATUS(erg_energy_window_end(&w, NULL, &rd, &diag), ERG_OK);
+        CHECK_NEAR(rd.joules, 5.0, 1e-9);
+    }
+    erg_energy_registry_close(r);
+    /* A rail that cannot be read is listed, and says why. */
+    io.deny_suffix = "in_power2_input";
+    io.deny_err = EACCES;
+    CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
+    if (r) {
+        const erg_energy_desc *c = desc_of(r, "ina3221x POM_5V_CPU (6-0040)");
+        CHECK(c && !c->usable && c->needs_privilege && strstr(c->note, "permission denied"));
+        erg_energy_registry_close(r);
+    }
+    fake_root_remove(root);
 }
 
 int main(void) {
@@ -232,6 +391,8 @@ int main(void) {
     make_tree(root);
     fake_io io;
     fake_io_init(&io);
+    io.deny_suffix = "hwmon6/power1_input";
+    io.deny_err = EACCES;
     fake_clock clock = {0};
     erg_energy_env env = fake_env(root, &io, &clock);
     erg_energy_registry *r = NULL;
@@ -244,5 +405,7 @@ int main(void) {
     }
     test_sampling_thread(root);
     fake_root_remove(root);
+    test_many_cores();
+    test_ina3221x_iio();
     return erg_test_result("test_energy_hwmon");
 }

@@ -7,6 +7,10 @@
 #include "tests/unit/energy_fake.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 
 #define MAX_UJ 262143328850ull /* a real max_energy_range_uj */
 
@@ -107,6 +111,10 @@ static void test_zones_and_mapping(void) {
     char shared[128];
     erg_energy_domain_shared_with(pkg, devs, 4, 0, shared, sizeof shared);
     CHECK_MSG(strcmp(shared, "vulkan:0, vulkan:1") == 0, "shared with '%s'", shared);
+    erg_energy_domain_shared_with(pkg, devs, 4, 4, shared, sizeof shared); /* all it covers */
+    CHECK_MSG(strcmp(shared, "cpu, vulkan:0, vulkan:1") == 0, "covers '%s'", shared);
+    erg_energy_domain_shared_with(psys, devs, 4, 3, shared, sizeof shared);
+    CHECK_MSG(strcmp(shared, "cpu, vulkan:0, vulkan:1") == 0, "psys also covers '%s'", shared);
 
     /* Wrap-around: 1 J before the end of the range, then 0.5 J past it. */
     erg_energy_domain *d = find_domain(r, "package-0 (intel-rapl:0)");
@@ -183,18 +191,22 @@ static void test_permission_denied_then_perf(void) {
     CHECK_EQ_INT(io.perf_type, 23);
     CHECK_EQ_INT(io.perf_config, 2);
     CHECK_EQ_INT(io.perf_cpu, 36);
+    /* Two packages: the CPU is measured by their sum. */
     erg_device_info cpu = device("cpu", ERG_DEVICE_CPU, true, "");
     erg_energy_domain *d = erg_energy_registry_find(r, &cpu, 1, 0);
     const erg_energy_desc *dd = d ? erg_energy_domain_desc(d) : NULL;
-    CHECK(dd && dd->source == ERG_ENERGY_PERF && strcmp(dd->name, "energy-pkg (perf, cpu 0)") == 0);
+    CHECK(dd && dd->source == ERG_ENERGY_PERF && strcmp(dd->name, "2 packages (perf)") == 0);
     CHECK(dd && dd->needs_privilege); /* perf_event_paranoid 2 */
+    CHECK(dd && strstr(dd->note, "energy-pkg (perf, cpu 0), energy-pkg (perf, cpu 36)"));
+    const erg_energy_desc *part = find_desc(r, "energy-pkg (perf, cpu 36)");
+    CHECK(part && part->usable && strstr(part->note, "one part of 2 packages (perf)"));
     erg_energy_window w;
     erg_energy_reading rd;
     CHECK_STATUS(erg_energy_window_begin(d, &w, &diag), ERG_OK);
-    io.perf_count += 3ull << 32;
+    io.perf_count += 3ull << 32; /* both packages' counters read the same: 3 J each */
     clock.t = 1;
     CHECK_STATUS(erg_energy_window_end(&w, NULL, &rd, &diag), ERG_OK);
-    CHECK_NEAR(rd.joules, 3.0, 1e-9);
+    CHECK_NEAR(rd.joules, 6.0, 1e-9);
     CHECK(rd.source == ERG_ENERGY_PERF);
     erg_energy_registry_close(r);
     CHECK_EQ_INT(io.perf_closed, 2);
@@ -209,7 +221,114 @@ static void test_permission_denied_then_perf(void) {
         CHECK(p && !p->usable && strstr(p->note, "perf_event_paranoid 2"));
         erg_energy_registry_close(r);
     }
+    /* perf_event_paranoid unreadable: privilege assumed, the note says only what failed. */
+    CHECK(fake_remove(root, "proc/sys/kernel/perf_event_paranoid"));
+    CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
+    if (r) {
+        const erg_energy_desc *p = find_desc(r, "energy-pkg (perf, cpu 0)");
+        CHECK(p && p->needs_privilege && !strstr(p->note, "paranoid") &&
+              strcmp(p->note, "perf_event_open: permission denied") == 0);
+        erg_energy_registry_close(r);
+    }
     fake_root_remove(root);
+}
+
+/* Two sockets: each package wraps on its own, and the CPU is measured by
+ * their sum; the parts stay listed and are never chosen alone. */
+static void test_two_packages(void) {
+    char root[512];
+    if (!fake_root_make(root, sizeof root))
+        return;
+    write_zone(root, "intel-rapl:0", "package-0", MAX_UJ - 1000000);
+    write_zone(root, "intel-rapl:0:0", "dram", 100);
+    write_zone(root, "intel-rapl:1", "package-1", 2000000);
+    fake_io io;
+    fake_io_init(&io);
+    fake_clock clock = {0};
+    erg_energy_env env = fake_env(root, &io, &clock);
+    erg_energy_registry *r = NULL;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
+    if (!r)
+        return;
+    CHECK_EQ_INT(erg_energy_registry_count(r), 4);
+    const erg_energy_desc *sum = find_desc(r, "2 packages (rapl)");
+    CHECK(sum && sum->usable && sum->scope == ERG_ENERGY_SCOPE_CPU_PACKAGE);
+    CHECK(sum && sum->wrap_joules == 0); /* each part folds its own wraps */
+    CHECK(sum && strstr(sum->note, "sum of package-0 (intel-rapl:0), package-1 (intel-rapl:1)"));
+    CHECK(sum && sum->needs_privilege && sum->update_interval_s == 0.001);
+    const erg_energy_desc *p1 = find_desc(r, "package-1 (intel-rapl:1)");
+    CHECK(p1 && strstr(p1->note, "one part of 2 packages (rapl)"));
+    erg_device_info cpu = device("cpu", ERG_DEVICE_CPU, true, "");
+    erg_energy_domain *d = erg_energy_registry_find(r, &cpu, 1, 0);
+    CHECK(d && erg_energy_domain_desc(d) == sum);
+    erg_energy_window w;
+    erg_energy_reading rd;
+    if (d) {
+        CHECK_STATUS(erg_energy_window_begin(d, &w, &diag), ERG_OK);
+        /* package-0 wraps (1 J, then 0.5 J past the end); package-1 adds 2 J. */
+        CHECK(fake_write(root, "sys/class/powercap/intel-rapl:0/energy_uj", "500000\n"));
+        CHECK(fake_write(root, "sys/class/powercap/intel-rapl:1/energy_uj", "4000000\n"));
+        clock.t = 1;
+        CHECK_STATUS(erg_energy_window_end(&w, NULL, &rd, &diag), ERG_OK);
+        CHECK_NEAR(rd.joules, 3.5, 1e-9);
+        CHECK(rd.window_ok && !rd.stalled && rd.source == ERG_ENERGY_RAPL);
+        /* A part that turns unreadable fails the sum, naming the part. */
+        CHECK_STATUS(erg_energy_window_begin(d, &w, &diag), ERG_OK);
+        CHECK(fake_write(root, "sys/class/powercap/intel-rapl:1/energy_uj", "junk\n"));
+        CHECK_STATUS(erg_energy_window_end(&w, NULL, &rd, &diag), ERG_IO);
+        CHECK(strstr(diag.msg, "package-1"));
+    }
+    erg_energy_registry_close(r);
+    fake_root_remove(root);
+}
+
+/* Two threads reading one counter: each fold sees the values in order, so
+ * no read is mistaken for a wrap (which would add the whole range). */
+static atomic_ullong race_uj;
+
+static erg_status race_read(erg_energy_domain *d, double *joules, erg_diag *diag) {
+    (void)d;
+    (void)diag;
+    *joules = (double)atomic_fetch_add(&race_uj, 1) * 1e-6;
+    sched_yield(); /* widens the gap between a sensor read and its fold */
+    return ERG_OK;
+}
+
+static void *race_reader(void *arg) {
+    double j;
+    for (int i = 0; i < 5000; i++)
+        erg_energy_domain_read_joules(arg, &j, NULL);
+    return NULL;
+}
+
+static void test_concurrent_reads(void) {
+    static const erg_energy_domain_ops ops = {race_read, NULL, NULL};
+    fake_io io;
+    fake_io_init(&io);
+    fake_clock clock = {0};
+    erg_energy_env env = fake_env("/nonexistent", &io, &clock);
+    erg_energy_ctx ctx;
+    erg_energy_ctx_init(&ctx, &env);
+    erg_energy_desc desc;
+    erg_energy_desc_init(&desc, ERG_ENERGY_PLUGIN, ERG_ENERGY_COUNTER, ERG_ENERGY_SCOPE_OTHER);
+    snprintf(desc.name, sizeof desc.name, "racy counter");
+    desc.wrap_joules = 1000.0;
+    erg_energy_domain *d = NULL;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_energy_domain_create(&ctx, &ops, &desc, 0, &d, NULL, &diag), ERG_OK);
+    if (!d)
+        return;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&t[i], NULL, race_reader, d) == 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    double total;
+    CHECK_STATUS(erg_energy_domain_read_joules(d, &total, &diag), ERG_OK);
+    /* 10001 reads of a counter rising 1 µJ each: 0.01 J, never 1000 J more. */
+    CHECK_NEAR(total, 10000 * 1e-6, 1e-9);
+    erg_energy_domain_close(d);
 }
 
 /* A meter a plugin reports: added to the registry, used when nothing
@@ -293,8 +412,36 @@ static void test_missing_and_garbage(void) {
     fake_root_remove(root);
 }
 
+/* With no root given, ERG_SYSFS_ROOT is the root (a trailing '/' too). */
+static void test_root_from_environment(void) {
+    char root[512], with_slash[520];
+    if (!fake_root_make(root, sizeof root))
+        return;
+    write_zone(root, "intel-rapl:0", "package-0", 5);
+    fake_io io;
+    fake_io_init(&io);
+    fake_clock clock = {0};
+    erg_energy_env env = fake_env(root, &io, &clock);
+    env.sysfs_root = NULL;
+    snprintf(with_slash, sizeof with_slash, "%s/", root);
+    setenv("ERG_SYSFS_ROOT", with_slash, 1);
+    erg_energy_registry *r = NULL;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(erg_energy_registry_open(&env, &r, &diag), ERG_OK);
+    unsetenv("ERG_SYSFS_ROOT");
+    if (r) {
+        CHECK(strcmp(erg_energy_registry_ctx(r)->root, root) == 0);
+        CHECK(find_desc(r, "package-0 (intel-rapl:0)") != NULL);
+        erg_energy_registry_close(r);
+    }
+    fake_root_remove(root);
+}
+
 int main(void) {
+    test_root_from_environment();
     test_zones_and_mapping();
+    test_two_packages();
+    test_concurrent_reads();
     test_permission_denied_then_perf();
     test_missing_and_garbage();
     return erg_test_result("test_energy_rapl");
