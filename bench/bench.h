@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ERG_BENCH_MAX_LIST 16
 
@@ -26,6 +27,12 @@ typedef struct erg_bench_params {
     const char *devices[ERG_BENCH_MAX_LIST]; /* names, "auto" allowed */
     size_t n_devices;
     bool progress;                   /* a progress line on stderr */
+    bool no_fusion;                  /* run the graphs as built (no fusion passes) */
+    bool strict;                     /* a node the device cannot run is an error, not a CPU fallback */
+    /* Each test runs fused and unfused on one device, their repetitions
+     * interleaved, so the two see the same machine state (records come in
+     * pairs: fused, then unfused). */
+    bool compare_fusion;
 } erg_bench_params;
 
 typedef struct erg_bench_record {
@@ -49,6 +56,14 @@ typedef struct erg_bench_record {
      * device time) / launches. Negative when unknown. */
     double dispatches_per_token;
     double host_us_per_dispatch;
+    /* Whether the fusion passes ran, how many fused nodes they made (in the
+     * graph of one step), and the activation memory of the run's peak step
+     * (decode: the last, longest-context step; prefill: the prompt's step):
+     * the planned arena, one buffer per tensor, and the liveness lower
+     * bound. */
+    bool fusion;
+    uint32_t n_fused;
+    uint64_t activation_bytes, activation_naive_bytes, activation_lower_bound_bytes;
     /* Set when the device cannot run the model; the numbers are then 0. */
     char unsupported[160];
 } erg_bench_record;
@@ -57,6 +72,7 @@ typedef struct erg_bench_results {
     erg_bench_record *records;
     size_t n, cap;
     int mem_bw_threads;
+    bool compare_fusion; /* records in (fused, unfused) pairs */
     char error[512];    /* why the run stopped, if it did */
 } erg_bench_results;
 

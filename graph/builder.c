@@ -295,29 +295,92 @@ int32_t erg_gb_permute(erg_graph *g, int32_t a, int ax0, int ax1, int ax2, int a
     return dst_of(n);
 }
 
-int32_t erg_gb_cpy(erg_graph *g, int32_t src, int32_t dst_view) {
-    int32_t s[2] = {src, dst_view};
+/* A node that writes into an existing tensor, src[target]: its result is a
+ * view aliasing that tensor, with its shape and strides. */
+static erg_node *write_into(erg_graph *g, erg_op op, int n_src, const int32_t *src, int target,
+                            const int32_t *iparams) {
     erg_dtype dt;
     int64_t ne[4];
     if (g->status != ERG_OK)
-        return -1;
-    erg_status st = erg_op_infer(g, ERG_OP_CPY, 2, s, no_params, ERG_DT_F32, &dt, ne, &g->diag);
+        return NULL;
+    erg_status st = erg_op_infer(g, op, n_src, src, iparams ? iparams : no_params, ERG_DT_F32, &dt,
+                                 ne, &g->diag);
     if (st != ERG_OK) {
         g->status = st;
-        return -1;
+        return NULL;
     }
-    /* The result aliases the destination, with its shape and strides. */
+    int32_t dst_view = src[target];
     const erg_tensor *td = &g->tensors[dst_view];
     int32_t root = erg_tensor_storage_root(g, dst_view);
     size_t off = td->kind == ERG_TENSOR_VIEW ? td->view_offset : 0;
     int32_t v = new_tensor(g, ERG_TENSOR_VIEW, dt, 4, ne);
     if (v < 0)
-        return -1;
+        return NULL;
     erg_tensor *tv = &g->tensors[v];
     memcpy(tv->nb, g->tensors[dst_view].nb, sizeof tv->nb);
     tv->view_src = root;
     tv->view_offset = off;
-    return dst_of(new_node(g, ERG_OP_CPY, 2, s, v));
+    erg_node *n = new_node(g, op, n_src, src, v);
+    if (n && iparams)
+        memcpy(n->iparams, iparams, sizeof n->iparams);
+    return n;
+}
+
+int32_t erg_gb_cpy(erg_graph *g, int32_t src, int32_t dst_view) {
+    int32_t s[2] = {src, dst_view};
+    return dst_of(write_into(g, ERG_OP_CPY, 2, s, 1, NULL));
+}
+
+int32_t erg_gb_rms_norm_mul(erg_graph *g, int32_t a, int32_t w, float eps) {
+    int32_t src[2] = {a, w};
+    erg_node *n = compute(g, ERG_OP_RMS_NORM_MUL, 2, src, NULL, ERG_DT_F32);
+    if (n)
+        n->fparams[ERG_RMS_NORM_F_EPS] = eps;
+    return dst_of(n);
+}
+
+int32_t erg_gb_matmul_add(erg_graph *g, int32_t w, int32_t x, int32_t addend) {
+    int32_t src[3] = {w, x, addend};
+    return dst_of(compute(g, ERG_OP_MATMUL_ADD, 3, src, NULL, ERG_DT_F32));
+}
+
+int32_t erg_gb_matmul_swiglu(erg_graph *g, int32_t w_gate, int32_t x, int32_t w_up) {
+    int32_t src[3] = {w_gate, x, w_up};
+    return dst_of(compute(g, ERG_OP_MATMUL_SWIGLU, 3, src, NULL, ERG_DT_F32));
+}
+
+int32_t erg_gb_rope_store(erg_graph *g, int32_t a, int32_t positions, int32_t freq_factors,
+                          int32_t dst_view, int n_dims, erg_rope_mode mode, float freq_base,
+                          float freq_scale) {
+    int32_t src[4] = {a, positions, dst_view, freq_factors};
+    int32_t ip[ERG_MAX_IPARAMS] = {0};
+    ip[ERG_ROPE_I_N_DIMS] = n_dims;
+    ip[ERG_ROPE_I_MODE] = (int32_t)mode;
+    erg_node *n = write_into(g, ERG_OP_ROPE_STORE, freq_factors >= 0 ? 4 : 3, src, 2, ip);
+    if (n) {
+        n->fparams[ERG_ROPE_F_FREQ_BASE] = freq_base;
+        n->fparams[ERG_ROPE_F_FREQ_SCALE] = freq_scale;
+    }
+    return dst_of(n);
+}
+
+int32_t erg_gb_attention(erg_graph *g, int32_t q, int32_t k, int32_t v, float scale, bool causal,
+                         int32_t n_past) {
+    int32_t src[3] = {q, k, v};
+    int32_t ip[ERG_MAX_IPARAMS] = {0};
+    ip[ERG_ATTENTION_I_CAUSAL] = causal;
+    ip[ERG_ATTENTION_I_N_PAST] = n_past;
+    erg_node *n = compute(g, ERG_OP_ATTENTION, 3, src, ip, ERG_DT_F32);
+    if (n)
+        n->fparams[ERG_ATTENTION_F_SCALE] = scale;
+    return dst_of(n);
+}
+
+int32_t erg_gb_fill(erg_graph *g, int32_t a, float value) {
+    erg_node *n = write_into(g, ERG_OP_FILL, 1, &a, 0, NULL);
+    if (n)
+        n->fparams[ERG_FILL_F_VALUE] = value;
+    return dst_of(n);
 }
 
 int32_t erg_gb_name(erg_graph *g, int32_t id, const char *fmt, ...) {

@@ -35,6 +35,20 @@ int32_t erg_gb_cpy(erg_graph *g, int32_t src, int32_t dst_view);
 /* A contiguous F32 (or other dtype) copy of a possibly strided tensor. */
 int32_t erg_gb_cont(erg_graph *g, int32_t a, erg_dtype dt);
 
+/* Fused ops (the fusion passes make them; tests build them directly). */
+int32_t erg_gb_rms_norm_mul(erg_graph *g, int32_t a, int32_t w, float eps);
+int32_t erg_gb_matmul_add(erg_graph *g, int32_t w, int32_t x, int32_t addend);
+int32_t erg_gb_matmul_swiglu(erg_graph *g, int32_t w_gate, int32_t x, int32_t w_up);
+/* ROPE of a written into dst_view (as erg_gb_cpy); returns a view aliasing it. */
+int32_t erg_gb_rope_store(erg_graph *g, int32_t a, int32_t positions, int32_t freq_factors,
+                          int32_t dst_view, int n_dims, erg_rope_mode mode, float freq_base,
+                          float freq_scale);
+/* q [D, nt, H], k [D, n_kv, Hkv], v [n_kv, Dv, Hkv] -> [Dv, H, nt]. */
+int32_t erg_gb_attention(erg_graph *g, int32_t q, int32_t k, int32_t v, float scale, bool causal,
+                         int32_t n_past);
+/* Sets every element of a (contiguous F32) to value; returns a view aliasing a. */
+int32_t erg_gb_fill(erg_graph *g, int32_t a, float value);
+
 /* Views. `dep` is an ordering-only dependency or -1. */
 int32_t erg_gb_reshape(erg_graph *g, int32_t a, int n_dims, const int64_t *ne);
 int32_t erg_gb_view(erg_graph *g, int32_t a, int32_t dep, int n_dims, const int64_t *ne,

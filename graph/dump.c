@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 const char *erg_tensor_kind_name(erg_tensor_kind kind) {
-    static const char *const names[] = {"activation", "input", "weight", "state", "view"};
+    static const char *const names[] = {"activation", "input", "weight", "state", "view",
+                                         "unused"};
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "invalid";
 }
 

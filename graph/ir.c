@@ -21,6 +21,16 @@ bool erg_op_is_view(erg_op op) {
     return op == ERG_OP_RESHAPE || op == ERG_OP_VIEW || op == ERG_OP_PERMUTE;
 }
 
+int erg_node_alias_src(const erg_node *n) {
+    if (erg_op_is_view(n->op) || n->op == ERG_OP_FILL)
+        return 0;
+    if (n->op == ERG_OP_CPY)
+        return n->n_src == 2 ? 1 : -1;
+    if (n->op == ERG_OP_ROPE_STORE)
+        return 2;
+    return -1;
+}
+
 void erg_graph_init(erg_graph *g, const erg_allocator *alloc) {
     memset(g, 0, sizeof *g);
     g->alloc = erg_allocator_or_default(alloc);

@@ -47,7 +47,15 @@
     X(CPY, -1, "copies src0 (converting dtype) into src1 if given (dst aliases it), else new") \
     X(RESHAPE, -1, "view of contiguous src0 with a new shape")                               \
     X(VIEW, -1, "strided view of src0 at a byte offset")                                     \
-    X(PERMUTE, -1, "view of src0 with dims reordered")
+    X(PERMUTE, -1, "view of src0 with dims reordered")                                       \
+    /* Fused ops (graph/fuse_*.c make them; each is one kernel on a backend). */              \
+    X(RMS_NORM_MUL, 2, "dst = rms_norm(src0, f[0]) * src1; src1 broadcast as MUL's")          \
+    X(MATMUL_ADD, 3, "dst = matmul(src0, src1) + src2; src2 broadcast to the product")        \
+    X(MATMUL_SWIGLU, 3, "dst = silu(matmul(src0, src1)) * matmul(src2, src1)")                \
+    X(ROPE_STORE, -1, "ROPE of src0 (positions src1, factors src3) written into src2")        \
+    X(ATTENTION, 3, "softmax(K.q * f[0], causal) . V per head; q, K, V = src0, src1, src2")   \
+    /* Debugging: the memory planner's poisoning of freed memory. */                          \
+    X(FILL, 1, "every element of src0 (dst aliases it) = f[0]")
 
 typedef enum erg_op {
 #define ERG_OP_ENUM_(name, nsrc, doc) ERG_OP_##name,
@@ -72,6 +80,13 @@ enum {
     /* SCALE */
     ERG_SCALE_F_SCALE = 0,
     /* PERMUTE: iparams[0..3] = axis of dst each src axis goes to (ggml's convention) */
+    /* RMS_NORM_MUL: fparams as RMS_NORM. ROPE_STORE: params as ROPE. */
+    /* ATTENTION: params as SOFTMAX (scale, causal, n_past) */
+    ERG_ATTENTION_I_CAUSAL = 0,
+    ERG_ATTENTION_I_N_PAST = 1,
+    ERG_ATTENTION_F_SCALE = 0,
+    /* FILL */
+    ERG_FILL_F_VALUE = 0,
 };
 
 typedef enum erg_rope_mode {
@@ -84,7 +99,8 @@ typedef enum erg_tensor_kind {
     ERG_TENSOR_INPUT,          /* written by the caller before each run (tokens, positions) */
     ERG_TENSOR_WEIGHT,         /* constant model data */
     ERG_TENSOR_STATE,          /* persistent across runs (KV cache) */
-    ERG_TENSOR_VIEW            /* aliases view_src's storage */
+    ERG_TENSOR_VIEW,           /* aliases view_src's storage */
+    ERG_TENSOR_UNUSED          /* a pass removed the node that defined it; nothing reads it */
 } erg_tensor_kind;
 
 #define ERG_TENSOR_FLAG_OUTPUT 1u /* read back after the run: keep alive to the end */
@@ -128,6 +144,9 @@ const char *erg_op_name(erg_op op);
 /* Number of sources the op takes, -1 if variable. */
 int erg_op_n_src(erg_op op);
 bool erg_op_is_view(erg_op op);
+/* The source whose storage node n's result aliases (views; CPY, ROPE_STORE
+ * and FILL write into an existing tensor), or -1 for a new activation. */
+int erg_node_alias_src(const erg_node *n);
 
 void erg_graph_init(erg_graph *g, const erg_allocator *alloc);
 void erg_graph_free(erg_graph *g);

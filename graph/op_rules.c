@@ -10,9 +10,9 @@ static void shape_str(const erg_tensor *t, char *buf, size_t n) {
 
 static erg_status bad(const erg_graph *g, erg_op op, int n_src, const int32_t *src,
                       const char *why, erg_diag *diag) {
-    char shapes[3 * 96] = "";
+    char shapes[4 * 96] = "";
     size_t used = 0;
-    for (int i = 0; i < n_src && i < 3; i++) {
+    for (int i = 0; i < n_src && i < 4; i++) {
         char s[96];
         shape_str(&g->tensors[src[i]], s, sizeof s);
         int w = snprintf(shapes + used, sizeof shapes - used, "%s%s", i ? ", " : "", s);
@@ -32,6 +32,75 @@ static bool is_i32_vector(const erg_tensor *t, int64_t len) {
 
 static bool cpy_dtype_ok(erg_dtype dt) {
     return dt == ERG_DT_F32 || dt == ERG_DT_F16 || dt == ERG_DT_BF16;
+}
+
+/* A destination CPY and ROPE_STORE write into: F32/F16/BF16, contiguous rows. */
+static bool store_target_ok(const erg_tensor *t) {
+    return cpy_dtype_ok(t->dtype) && t->nb[0] == erg_dtype_get((int)t->dtype)->type_size;
+}
+
+static bool same_shape(const erg_tensor *a, const erg_tensor *b) {
+    for (int i = 0; i < ERG_MAX_DIMS; i++)
+        if (a->ne[i] != b->ne[i])
+            return false;
+    return true;
+}
+
+/* MATMUL's rules on w (src0) and x (src1); the product's shape in ne. */
+static const char *matmul_rules(const erg_tensor *w, const erg_tensor *x, int64_t ne[4]) {
+    if (!erg_dtype_get((int)w->dtype)->weight_type || !erg_tensor_rows_contiguous(w))
+        return "src0 must have contiguous rows of a weight type";
+    if (!is_f32_rows(x))
+        return "src1 must be F32 with contiguous rows";
+    if (w->ne[0] != x->ne[0])
+        return "row lengths differ";
+    if (x->ne[2] % w->ne[2] != 0 || x->ne[3] % w->ne[3] != 0)
+        return "src0 does not broadcast over src1's batch";
+    ne[0] = w->ne[1];
+    ne[1] = x->ne[1];
+    ne[2] = x->ne[2];
+    ne[3] = x->ne[3];
+    return NULL;
+}
+
+/* ROPE's rules on x, positions and optional factors (NULL). */
+static const char *rope_rules(const erg_tensor *x, const erg_tensor *pos, const erg_tensor *f,
+                              const int32_t *iparams) {
+    if (!is_f32_rows(x))
+        return "src0 must be F32 with contiguous rows";
+    if (!is_i32_vector(pos, x->ne[2]))
+        return "positions must be I32 [ne2 of src0]";
+    int n_dims = iparams[ERG_ROPE_I_N_DIMS], mode = iparams[ERG_ROPE_I_MODE];
+    if (n_dims <= 0 || n_dims % 2 != 0 || n_dims > x->ne[0])
+        return "rotated dims must be even, > 0 and <= ne0";
+    if (mode != ERG_ROPE_NORMAL && mode != ERG_ROPE_NEOX)
+        return "unknown rope mode";
+    if (f && (f->dtype != ERG_DT_F32 || f->ne[0] < n_dims / 2 || !erg_tensor_is_contiguous(f)))
+        return "freq factors must be F32 of n_dims/2 values";
+    return NULL;
+}
+
+/* ATTENTION's rules: q [D, nt, H] F32, K [D, n_kv, Hkv] and V [n_kv, Dv, Hkv]
+ * F32 or F16 with contiguous rows, H a multiple of Hkv. */
+static const char *attention_rules(const erg_tensor *q, const erg_tensor *k, const erg_tensor *v,
+                                   int64_t ne[4]) {
+    if (q->dtype != ERG_DT_F32 || q->nb[0] != sizeof(float))
+        return "q must be F32 with contiguous rows";
+    for (int i = 0; i < 2; i++) {
+        const erg_tensor *t = i ? v : k;
+        if ((t->dtype != ERG_DT_F32 && t->dtype != ERG_DT_F16) ||
+            t->nb[0] != erg_dtype_get((int)t->dtype)->type_size)
+            return "K and V must be F32 or F16 with contiguous rows";
+    }
+    if (k->ne[0] != q->ne[0] || v->ne[0] != k->ne[1] || v->ne[2] != k->ne[2])
+        return "q, K and V shapes do not match";
+    if (q->ne[3] != 1 || k->ne[3] != 1 || v->ne[3] != 1 || q->ne[2] % k->ne[2] != 0)
+        return "heads of q must be a multiple of K's, in three dims";
+    ne[0] = v->ne[1];
+    ne[1] = q->ne[2];
+    ne[2] = q->ne[1];
+    ne[3] = 1;
+    return NULL;
 }
 
 erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t *src,
@@ -63,21 +132,27 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
         ne[2] = ne[3] = 1;
         return ERG_OK;
     case ERG_OP_MATMUL:
-        if (!erg_dtype_get((int)a->dtype)->weight_type || !erg_tensor_rows_contiguous(a))
-            return bad(g, op, n_src, src, "src0 must have contiguous rows of a weight type", diag);
-        if (!is_f32_rows(b))
-            return bad(g, op, n_src, src, "src1 must be F32 with contiguous rows", diag);
-        if (a->ne[0] != b->ne[0])
-            return bad(g, op, n_src, src, "row lengths differ", diag);
-        if (b->ne[2] % a->ne[2] != 0 || b->ne[3] % a->ne[3] != 0)
-            return bad(g, op, n_src, src, "src0 does not broadcast over src1's batch", diag);
-        ne[0] = a->ne[1];
-        ne[1] = b->ne[1];
-        ne[2] = b->ne[2];
-        ne[3] = b->ne[3];
+    case ERG_OP_MATMUL_ADD:
+    case ERG_OP_MATMUL_SWIGLU: {
+        const char *why = matmul_rules(a, b, ne);
+        if (why)
+            return bad(g, op, n_src, src, why, diag);
+        const erg_tensor *c = op == ERG_OP_MATMUL ? NULL : &g->tensors[src[2]];
+        if (op == ERG_OP_MATMUL_ADD) {
+            if (!is_f32_rows(c))
+                return bad(g, op, n_src, src, "src2 must be F32 with contiguous rows", diag);
+            for (int i = 0; i < ERG_MAX_DIMS; i++)
+                if (ne[i] % c->ne[i] != 0)
+                    return bad(g, op, n_src, src, "src2 does not broadcast to the product", diag);
+        }
+        if (op == ERG_OP_MATMUL_SWIGLU &&
+            (c->dtype != a->dtype || !same_shape(a, c) || !erg_tensor_rows_contiguous(c)))
+            return bad(g, op, n_src, src, "src2 must be a weight of src0's type and shape", diag);
         return ERG_OK;
+    }
     case ERG_OP_ADD:
     case ERG_OP_MUL:
+    case ERG_OP_RMS_NORM_MUL:
     case ERG_OP_SWIGLU:
         if (!is_f32_rows(a) || !is_f32_rows(b))
             return bad(g, op, n_src, src, "sources must be F32 with contiguous rows", diag);
@@ -100,22 +175,33 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
     case ERG_OP_ROPE: {
         if (n_src < 2 || n_src > 3)
             return bad(g, op, n_src, src, "takes a tensor, positions and optional factors", diag);
-        if (!is_f32_rows(a))
-            return bad(g, op, n_src, src, "src0 must be F32 with contiguous rows", diag);
-        if (!is_i32_vector(b, a->ne[2]))
-            return bad(g, op, n_src, src, "positions must be I32 [ne2 of src0]", diag);
-        int n_dims = iparams[ERG_ROPE_I_N_DIMS], mode = iparams[ERG_ROPE_I_MODE];
-        if (n_dims <= 0 || n_dims % 2 != 0 || n_dims > a->ne[0])
-            return bad(g, op, n_src, src, "rotated dims must be even, > 0 and <= ne0", diag);
-        if (mode != ERG_ROPE_NORMAL && mode != ERG_ROPE_NEOX)
-            return bad(g, op, n_src, src, "unknown rope mode", diag);
-        if (n_src == 3) {
-            const erg_tensor *f = &g->tensors[src[2]];
-            if (f->dtype != ERG_DT_F32 || f->ne[0] < n_dims / 2 || !erg_tensor_is_contiguous(f))
-                return bad(g, op, n_src, src, "freq factors must be F32 of n_dims/2 values", diag);
-        }
+        const char *why = rope_rules(a, b, n_src == 3 ? &g->tensors[src[2]] : NULL, iparams);
+        return why ? bad(g, op, n_src, src, why, diag) : ERG_OK;
+    }
+    case ERG_OP_ROPE_STORE: {
+        if (n_src < 3)
+            return bad(g, op, n_src, src,
+                       "takes a tensor, positions, a destination and optional factors", diag);
+        const erg_tensor *d = &g->tensors[src[2]];
+        const char *why = rope_rules(a, b, n_src == 4 ? &g->tensors[src[3]] : NULL, iparams);
+        if (!why && !store_target_ok(d))
+            why = "destination must be F32/F16/BF16 with contiguous rows";
+        if (!why && !same_shape(a, d))
+            why = "shapes differ";
+        if (why)
+            return bad(g, op, n_src, src, why, diag);
+        *dt = d->dtype;
+        memcpy(ne, d->ne, sizeof d->ne);
         return ERG_OK;
     }
+    case ERG_OP_ATTENTION: {
+        const char *why = attention_rules(a, b, &g->tensors[src[2]], ne);
+        return why ? bad(g, op, n_src, src, why, diag) : ERG_OK;
+    }
+    case ERG_OP_FILL:
+        if (a->dtype != ERG_DT_F32 || !erg_tensor_is_contiguous(a))
+            return bad(g, op, n_src, src, "fills a contiguous F32 tensor", diag);
+        return ERG_OK;
     case ERG_OP_CPY:
         if (n_src > 2 || a->dtype != ERG_DT_F32)
             return bad(g, op, n_src, src, "copies one F32 tensor", diag);
@@ -125,12 +211,11 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
             *dt = dt_hint;
             return ERG_OK;
         }
-        if (!cpy_dtype_ok(b->dtype) || b->nb[0] != erg_dtype_get((int)b->dtype)->type_size)
+        if (!store_target_ok(b))
             return bad(g, op, n_src, src, "destination must be F32/F16/BF16 with contiguous rows",
                        diag);
-        for (int i = 0; i < ERG_MAX_DIMS; i++)
-            if (a->ne[i] != b->ne[i])
-                return bad(g, op, n_src, src, "shapes differ", diag);
+        if (!same_shape(a, b))
+            return bad(g, op, n_src, src, "shapes differ", diag);
         *dt = b->dtype;
         memcpy(ne, b->ne, sizeof b->ne);
         return ERG_OK;

@@ -39,6 +39,7 @@ static erg_status check_tensor(const erg_graph *g, int32_t id, erg_diag *diag) {
     case ERG_TENSOR_WEIGHT:
     case ERG_TENSOR_INPUT:
     case ERG_TENSOR_STATE:
+    case ERG_TENSOR_UNUSED:
         if (t->producer >= 0)
             return erg_fail(diag, ERG_INVALID_ARGUMENT, "leaf %d '%s' is defined by a node", id,
                             t->name);
@@ -63,6 +64,10 @@ static erg_status check_node(const erg_graph *g, size_t i, erg_diag *diag) {
             return erg_fail(diag, ERG_INVALID_ARGUMENT, "node %zu (%s): source %d is not a tensor",
                             i, erg_op_name(n->op), s);
         int32_t p = g->tensors[id].producer;
+        if (g->tensors[id].kind == ERG_TENSOR_UNUSED)
+            return erg_fail(diag, ERG_INVALID_ARGUMENT,
+                            "node %zu (%s): source '%s' was removed by a pass", i,
+                            erg_op_name(n->op), g->tensors[id].name);
         if (p >= (int32_t)i)
             return erg_fail(diag, ERG_INVALID_ARGUMENT,
                             "node %zu (%s): source '%s' is defined later (node %d)", i,
@@ -73,10 +78,10 @@ static erg_status check_node(const erg_graph *g, size_t i, erg_diag *diag) {
     int64_t ne[4];
     ERG_RETURN_IF_ERROR(
         erg_op_infer(g, n->op, n->n_src, n->src, n->iparams, dst->dtype, &dt, ne, diag));
-    bool aliases = erg_op_is_view(n->op) || (n->op == ERG_OP_CPY && n->n_src == 2);
-    if (aliases) {
+    int alias = erg_node_alias_src(n);
+    if (alias >= 0) {
         /* A view's result aliases its source's storage (CPY: the destination's). */
-        int32_t from = n->op == ERG_OP_CPY ? n->src[1] : n->src[0];
+        int32_t from = n->src[alias];
         if (dst->kind != ERG_TENSOR_VIEW || dst->view_src != erg_tensor_storage_root(g, from))
             return erg_fail(diag, ERG_INVALID_ARGUMENT,
                             "node %zu (%s): result '%s' does not alias its source", i,

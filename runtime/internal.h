@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "base/log.h"
 #include "graph/plan_memory.h"
+#include "hal/discover/discover.h"
 #include "model/build_graph.h"
 
 #include "erg/erg.h"
@@ -21,6 +22,13 @@ typedef struct erg_rt_device {
     erg_device_info info;
     erg_backend_device *open; /* opened on first use, NULL before */
 } erg_rt_device;
+
+/* The accelerators the kernel exposes, and the erg device driving each. */
+typedef struct erg_rt_accels {
+    erg_accel_list list;
+    char claimed_by[ERG_ACCEL_MAX][32]; /* an erg device name, or "" */
+    char notes[ERG_ACCEL_NOTE_MAX * ERG_ACCEL_NOTE_LEN]; /* list.notes, a line each */
+} erg_rt_accels;
 
 /* What one backend found when the runtime enumerated devices. */
 typedef struct erg_rt_backend_note {
@@ -40,6 +48,7 @@ struct erg_runtime {
     size_t n_devices;
     erg_rt_backend_note *backend_notes; /* one per registered backend */
     size_t n_backends;
+    erg_rt_accels *accels;       /* found at create */
     pthread_mutex_t device_lock; /* guards opening devices */
     char last_error[ERG_DIAG_MAX];
 };
@@ -71,6 +80,8 @@ struct erg_session {
     uint8_t *assign;            /* the placement of each node of the step */
     size_t assign_cap;
     bool strict_device;         /* fallback is an error instead */
+    bool no_fusion;             /* run the graph as built */
+    bool poison_freed;          /* NaN into memory the planner frees (debugging) */
     bool reference_math;
     uint32_t n_ctx, n_batch, n_past;
     erg_kv_cache kv;

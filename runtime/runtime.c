@@ -3,6 +3,9 @@
 #include "runtime/internal.h"
 
 #include "hal/cpu_info.h"
+#ifdef ERG_HAVE_PLUGINS
+#include "backends/plugin/plugin_backend.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +55,22 @@ erg_status erg_rt_read_options(const void *in, void *out, size_t out_size, const
     return ERG_OK;
 }
 
+/* ERG_BACKENDS: the backends to use, comma-separated (unset: all). The CPU
+ * is always used: it is the fallback. */
+static bool backend_wanted(const char *name, const char *list) {
+    if (!list || !*list || strcmp(name, "cpu") == 0)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (end != NULL);
+    }
+    return false;
+}
+
 static erg_status enumerate_devices(erg_runtime *rt, erg_diag *diag) {
     size_t n_backends;
     const erg_backend *const *backends = erg_backends(&n_backends);
@@ -66,6 +85,11 @@ static erg_status enumerate_devices(erg_runtime *rt, erg_diag *diag) {
         erg_diag why = {{0}};
         erg_rt_backend_note *note = &rt->backend_notes[b];
         note->name = backends[b]->name;
+        if (!backend_wanted(note->name, getenv("ERG_BACKENDS"))) {
+            snprintf(note->note, sizeof note->note, "not used: ERG_BACKENDS is %s",
+                     getenv("ERG_BACKENDS"));
+            continue;
+        }
         erg_status st = erg_backend_enumerate(backends[b], &env, infos, 16, &count, &why);
         if (st != ERG_OK) {
             /* The CPU is the fallback: without it there is no runtime. */
@@ -96,6 +120,32 @@ static erg_status enumerate_devices(erg_runtime *rt, erg_diag *diag) {
             d->info = infos[i];
         }
     }
+    return ERG_OK;
+}
+
+/* The accelerators the kernel exposes, each with the plugin device (if any)
+ * whose device_info names its bus path or driver. */
+static erg_status discover_accelerators(erg_runtime *rt, erg_diag *diag) {
+    erg_rt_accels *x = erg_calloc(&rt->alloc, 1, sizeof *x);
+    if (!x)
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "accelerator list");
+    rt->accels = x;
+    erg_discover(&(erg_discover_env){.alloc = &rt->alloc}, &x->list);
+    for (size_t i = 0; i < x->list.n_notes; i++) {
+        strncat(x->notes, i ? "\n" : "", sizeof x->notes - strlen(x->notes) - 1);
+        strncat(x->notes, x->list.notes[i], sizeof x->notes - strlen(x->notes) - 1);
+    }
+#ifdef ERG_HAVE_PLUGINS
+    for (size_t d = 0; d < rt->n_devices; d++) {
+        char driver[ERG_PLUGIN_DRIVER_MAX], bus[ERG_PLUGIN_BUS_PATH_MAX];
+        const erg_rt_device *dev = &rt->devices[d];
+        if (!erg_plugin_backend_identity(dev->backend, dev->backend_index, driver, bus))
+            continue;
+        for (size_t a = 0; a < x->list.n; a++)
+            if (!x->claimed_by[a][0] && erg_accel_matches(&x->list.items[a], driver, bus))
+                snprintf(x->claimed_by[a], sizeof x->claimed_by[a], "%s", dev->info.name);
+    }
+#endif
     return ERG_OK;
 }
 
@@ -150,6 +200,8 @@ erg_status erg_runtime_create(const erg_runtime_options *options, erg_runtime **
         st = erg_fail(&diag, ERG_INVALID_ARGUMENT, "n_threads is %d", o.n_threads);
     if (st == ERG_OK)
         st = enumerate_devices(rt, &diag);
+    if (st == ERG_OK)
+        st = discover_accelerators(rt, &diag);
     if (st != ERG_OK) {
         ERG_LOGE(&rt->log, "%s", diag.msg);
         erg_runtime_destroy(rt);
@@ -169,6 +221,7 @@ void erg_runtime_destroy(erg_runtime *rt) {
     erg_allocator a = rt->alloc;
     erg_free(&a, rt->devices);
     erg_free(&a, rt->backend_notes);
+    erg_free(&a, rt->accels);
     erg_free(&a, rt);
 }
 
@@ -186,6 +239,45 @@ erg_status erg_runtime_backend_info(const erg_runtime *rt, size_t index, const c
     *n_devices = rt->backend_notes[index].n_devices;
     *note = rt->backend_notes[index].note;
     return ERG_OK;
+}
+
+#define SAME_SIZE(a, b) (sizeof(((erg_accelerator_info *)0)->a) == sizeof(((erg_accel *)0)->b))
+_Static_assert(SAME_SIZE(node, node) && SAME_SIZE(driver, driver) && SAME_SIZE(bus_path, bus_path),
+               "erg_accelerator_info holds what discovery finds");
+#undef SAME_SIZE
+
+size_t erg_runtime_accelerator_count(const erg_runtime *rt) {
+    return rt && rt->accels ? rt->accels->list.n : 0;
+}
+
+erg_status erg_runtime_accelerator_info(const erg_runtime *rt, size_t index,
+                                        erg_accelerator_info *info) {
+    if (!rt || !info || info->struct_size < sizeof(size_t))
+        return ERG_INVALID_ARGUMENT;
+    size_t n = erg_runtime_accelerator_count(rt);
+    if (index >= n) {
+        erg_diag d;
+        return erg_rt_set_error(((erg_runtime *)rt)->last_error,
+                                erg_fail(&d, ERG_NOT_FOUND, "accelerator %zu of %zu", index, n),
+                                &d);
+    }
+    const erg_accel *a = &rt->accels->list.items[index];
+    erg_accelerator_info out;
+    memset(&out, 0, sizeof out);
+    snprintf(out.source, sizeof out.source, "%s",
+             a->source == ERG_ACCEL_FROM_DRM ? "drm" : "accel");
+    memcpy(out.node, a->node, sizeof out.node);
+    memcpy(out.driver, a->driver, sizeof out.driver);
+    memcpy(out.bus_path, a->bus_path, sizeof out.bus_path);
+    out.vendor_id = a->vendor_id;
+    out.device_id = a->device_id;
+    memcpy(out.claimed_by, rt->accels->claimed_by[index], sizeof out.claimed_by);
+    erg_rt_copy_out(info, info->struct_size, &out, sizeof out);
+    return ERG_OK;
+}
+
+const char *erg_runtime_accelerator_notes(const erg_runtime *rt) {
+    return rt && rt->accels ? rt->accels->notes : "";
 }
 
 erg_status erg_runtime_device_info(const erg_runtime *rt, size_t index, erg_device_info *info) {

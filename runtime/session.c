@@ -2,12 +2,15 @@
  * step's graph, validate it, plan its memory, run it on the device. */
 #include "runtime/internal.h"
 
+#include "graph/fuse.h"
+#include "graph/poison.h"
 #include "graph/validate.h"
 #include "hal/timer.h"
 #include "scheduler/multi_exec.h"
 #include "scheduler/placement.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_N_CTX 4096u
@@ -81,6 +84,9 @@ erg_status erg_session_create(erg_model *model, const erg_session_options *optio
     s->model = model;
     s->reference_math = o.reference_math;
     s->strict_device = o.strict_device;
+    s->no_fusion = o.no_fusion;
+    const char *poison = getenv("ERG_DEBUG_POISON");
+    s->poison_freed = o.poison_freed || (poison && strcmp(poison, "1") == 0);
     s->n_ctx = o.n_ctx ? o.n_ctx : (hp->n_ctx_train < DEFAULT_N_CTX ? hp->n_ctx_train : DEFAULT_N_CTX);
     s->n_batch = o.n_batch ? o.n_batch : DEFAULT_N_BATCH;
     if (s->n_batch > s->n_ctx)
@@ -184,6 +190,14 @@ static erg_status run_placed(erg_session *s, const erg_graph *g, erg_exec_stats 
     return erg_multi_run(g, s->assign, targets, es, &s->stats.n_subgraphs, diag);
 }
 
+/* Fusion legality: the session's device has a kernel for the fused node
+ * (where it has none, the unfused nodes stay and may fall back to the CPU). */
+static bool device_runs(void *ctx, const erg_graph *g, const erg_node *n) {
+    const erg_rt_device *d = ctx;
+    erg_diag why;
+    return d->backend->supports_node(d->open, g, n, &why);
+}
+
 /* Builds, checks, plans and runs one step of nt tokens; copies its logits. */
 static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, uint32_t n_logits,
                            float *logits, erg_diag *diag) {
@@ -193,7 +207,12 @@ static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, u
     erg_build_result br;
     ERG_RETURN_IF_ERROR(erg_model_build_graph(m, &bp, g, &br, diag));
     ERG_RETURN_IF_ERROR(erg_graph_validate(g, diag));
+    erg_fuse_stats fs = {0};
+    if (!s->no_fusion)
+        ERG_RETURN_IF_ERROR(erg_graph_fuse(g, device_runs, s->device, &fs, diag));
     ERG_RETURN_IF_ERROR(erg_plan_memory(g, ARENA_ALIGN, &s->plan, diag));
+    if (s->poison_freed)
+        ERG_RETURN_IF_ERROR(erg_plan_poison(g, &s->plan, diag));
     ERG_RETURN_IF_ERROR(ensure_arena(s, s->plan.arena_bytes, diag));
     erg_memory_plan_bind(&s->plan, g, s->arena);
 
@@ -216,8 +235,14 @@ static erg_status run_step(erg_session *s, const int32_t *tokens, uint32_t nt, u
     s->stats.simulated_seconds += es.simulated_seconds;
     s->stats.simulated_joules += es.simulated_joules;
     s->stats.partly_simulated = s->stats.simulated_seconds > 0 && s->stats.n_nodes_fallback > 0;
-    if (s->plan.arena_bytes > s->stats.activation_bytes)
+    if (s->plan.arena_bytes > s->stats.activation_bytes) {
         s->stats.activation_bytes = s->plan.arena_bytes;
+        s->stats.activation_naive_bytes = s->plan.naive_bytes;
+        s->stats.activation_lower_bound_bytes = s->plan.lower_bound_bytes;
+    }
+    s->stats.n_fused = 0;
+    for (int op = 0; op < ERG_OP_COUNT; op++)
+        s->stats.n_fused += fs.n_fused[op];
     s->n_past += nt;
     return ERG_OK;
 }
@@ -264,6 +289,8 @@ erg_status erg_session_eval(erg_session *s, const int32_t *tokens, size_t n_toke
     s->stats.simulated_seconds = 0;
     s->stats.simulated_joules = 0;
     s->stats.activation_bytes = 0;
+    s->stats.activation_naive_bytes = 0;
+    s->stats.activation_lower_bound_bytes = 0;
     erg_status st = ERG_OK;
     for (size_t off = 0; off < n_tokens && st == ERG_OK; off += s->n_batch) {
         uint32_t nt = (uint32_t)(n_tokens - off < s->n_batch ? n_tokens - off : s->n_batch);

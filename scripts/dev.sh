@@ -76,7 +76,10 @@ export ERG_REQUIRE_DEVICES=vulkan,opencl
 stage "tests (release)" ctest --test-dir build --output-on-failure -j"$jobs" -LE fuzz
 stage "build (ASan + UBSan)" build build-sanitize -DCMAKE_BUILD_TYPE=Debug \
   -DERG_SANITIZE=address,undefined
-stage "tests (ASan + UBSan)" ctest --test-dir build-sanitize --output-on-failure -j"$jobs" \
+# ERG_BACKENDS=cpu: these tests run on the CPU, so no GPU driver is loaded
+# (PoCL's LLVM leaks from modules it unloads, see below).
+stage "tests (ASan + UBSan)" env ERG_BACKENDS=cpu \
+  ctest --test-dir build-sanitize --output-on-failure -j"$jobs" \
   -L 'unit|conformance|api' -LE 'vulkan|opencl'
 # The GPU drivers (lavapipe, PoCL, the validation layer) leak from modules
 # they unload, which LeakSanitizer cannot attribute; erg's own allocations
@@ -88,7 +91,8 @@ stage "tests (ASan + UBSan, GPU backends)" env ASAN_OPTIONS=detect_leaks=0 \
 stage "build (ThreadSanitizer)" build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DERG_SANITIZE=thread
 # (Not the GPU tests: the drivers' own threads are not instrumented.)
-stage "tests (ThreadSanitizer)" ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+stage "tests (ThreadSanitizer)" env ERG_BACKENDS=cpu \
+  ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
   -L 'conformance|api' -LE 'vulkan|opencl'
 build_fuzz() {
   CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DERG_FUZZ=ON \

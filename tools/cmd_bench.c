@@ -9,9 +9,14 @@
 
 static void usage(void) {
     printf("usage: erg bench [-m MODEL[,MODEL…]] [-p 128[,…]] [-n 64[,…]] [-r 5] [-t N]\n"
-           "                 [--devices LIST] [-o table|json]\n"
+           "                 [--devices LIST] [--no-fusion | --compare-fusion] [-o table|json]\n"
            "  without -m: the built-in default models (made once and cached)\n"
-           "  --devices: comma-separated device names (default: every device found)\n");
+           "  --devices: comma-separated device names (default: every device found)\n"
+           "  --no-fusion: run the graphs as built, without the fusion passes\n"
+           "  --compare-fusion: run each test fused and unfused (repetitions interleaved)\n"
+           "                    and print the two side by side with their ratios\n"
+           "  --strict: a device that cannot run every node fails its rows instead of\n"
+           "            running those nodes on the CPU\n");
 }
 
 /* Splits a comma-separated list into out (pointers into s, which is modified). */
@@ -69,6 +74,12 @@ int cmd_bench(cli_args *a) {
         } else if (cli_flag(a, "--devices", NULL, true, &v, &bad)) {
             if (!bad)
                 snprintf(devices_arg, sizeof devices_arg, "%s", v);
+        } else if (cli_flag(a, "--no-fusion", NULL, false, &v, &bad)) {
+            p.no_fusion = true;
+        } else if (cli_flag(a, "--compare-fusion", NULL, false, &v, &bad)) {
+            p.compare_fusion = true;
+        } else if (cli_flag(a, "--strict", NULL, false, &v, &bad)) {
+            p.strict = true;
         } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
             if (!bad && !cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &out))
                 return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);
@@ -80,6 +91,9 @@ int cmd_bench(cli_args *a) {
     }
     if (p.n_n_prompt + p.n_n_gen == 0)
         return cli_error(a, CLI_EXIT_USAGE, "no tests: -p and -n are both 0");
+    if (p.no_fusion && p.compare_fusion)
+        return cli_error(a, CLI_EXIT_USAGE,
+                         "--compare-fusion runs both with and without fusion; drop --no-fusion");
     p.reps = (int)reps;
     if (models_arg[0] && !split_list(models_arg, p.models, ERG_BENCH_MAX_LIST, &p.n_models))
         return cli_error(a, CLI_EXIT_USAGE, "at most %d models", ERG_BENCH_MAX_LIST);

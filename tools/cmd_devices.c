@@ -1,4 +1,6 @@
-/* erg devices [-o table|json] [--json]: what erg found on this machine. */
+/* erg devices [-o table|json] [--json]: what erg found on this machine: its
+ * devices, and every accelerator the kernel exposes with the plugin (if
+ * any) that drives it. */
 #include "tools/cli.h"
 
 #include "hal/cpu_info.h"
@@ -164,6 +166,76 @@ static void add_energy_json(cJSON *o, const energy_view *e, size_t i) {
     }
 }
 
+/* The plugin part of an erg device name ("vendor" of "vendor:0"). */
+static void plugin_of(const char *device, char *out, size_t n) {
+    snprintf(out, n, "%.*s", (int)strcspn(device, ":"), device);
+}
+
+/* The next line of erg_runtime_accelerator_notes(); false at the end. */
+static bool next_note(const char **p, char *line, size_t n) {
+    if (!**p)
+        return false;
+    size_t len = strcspn(*p, "\n");
+    snprintf(line, n, "%.*s", (int)len, *p);
+    *p += len + ((*p)[len] == '\n');
+    return true;
+}
+
+/* Accelerators the kernel exposes, with the plugin that drives each. */
+static void print_accelerators(erg_runtime *rt) {
+    size_t n = erg_runtime_accelerator_count(rt);
+    for (size_t i = 0; i < n; i++) {
+        erg_accelerator_info a = {.struct_size = sizeof a};
+        if (erg_runtime_accelerator_info(rt, i, &a) != ERG_OK)
+            continue;
+        char plugin[32];
+        plugin_of(a.claimed_by, plugin, sizeof plugin);
+        printf("accelerator %s\n", a.bus_path);
+        printf("  driver      %s (%s)\n", a.driver[0] ? a.driver : "unknown", a.source);
+        printf("  node        %s\n", a.node[0] ? a.node : "(none)");
+        if (a.vendor_id || a.device_id)
+            printf("  pci ids     %04x:%04x\n", a.vendor_id, a.device_id);
+        if (a.claimed_by[0])
+            printf("  erg         plugin %s, device %s\n", plugin, a.claimed_by);
+        else
+            printf("  erg         no erg plugin loaded\n");
+    }
+    const char *notes = erg_runtime_accelerator_notes(rt);
+    for (char line[256]; next_note(&notes, line, sizeof line);)
+        printf("accelerators: %s\n", line);
+}
+
+static void add_accelerators_json(cJSON *root, erg_runtime *rt) {
+    cJSON *arr = cJSON_AddArrayToObject(root, "accelerators");
+    size_t n = erg_runtime_accelerator_count(rt);
+    for (size_t i = 0; i < n; i++) {
+        erg_accelerator_info a = {.struct_size = sizeof a};
+        if (erg_runtime_accelerator_info(rt, i, &a) != ERG_OK)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "bus_path", a.bus_path);
+        cJSON_AddStringToObject(o, "driver", a.driver);
+        cJSON_AddStringToObject(o, "source", a.source);
+        cJSON_AddStringToObject(o, "node", a.node);
+        cJSON_AddNumberToObject(o, "vendor_id", a.vendor_id);
+        cJSON_AddNumberToObject(o, "device_id", a.device_id);
+        if (a.claimed_by[0]) {
+            char plugin[32];
+            plugin_of(a.claimed_by, plugin, sizeof plugin);
+            cJSON_AddStringToObject(o, "plugin", plugin);
+            cJSON_AddStringToObject(o, "device", a.claimed_by);
+        } else {
+            cJSON_AddNullToObject(o, "plugin");
+            cJSON_AddNullToObject(o, "device");
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON *notes = cJSON_AddArrayToObject(root, "accelerator_notes");
+    const char *p = erg_runtime_accelerator_notes(rt);
+    for (char line[256]; next_note(&p, line, sizeof line);)
+        cJSON_AddItemToArray(notes, cJSON_CreateString(line));
+}
+
 static void print_table(erg_runtime *rt, const energy_view *e) {
     size_t n = erg_runtime_device_count(rt);
     for (size_t i = 0; i < n; i++) {
@@ -201,10 +273,12 @@ static void print_table(erg_runtime *rt, const energy_view *e) {
         if (erg_runtime_backend_info(rt, i, &name, &count, &note) == ERG_OK && count == 0)
             printf("%s: no device: %s\n", name, note);
     }
+    print_accelerators(rt);
 }
 
 static int print_json(erg_runtime *rt, const energy_view *e) {
-    cJSON *arr = cJSON_CreateArray();
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "devices");
     size_t n = erg_runtime_device_count(rt);
     for (size_t i = 0; i < n; i++) {
         erg_device_info d = {.struct_size = sizeof d};
@@ -235,8 +309,9 @@ static int print_json(erg_runtime *rt, const energy_view *e) {
             add_energy_json(o, e, i);
         cJSON_AddItemToArray(arr, o);
     }
-    char *text = cJSON_Print(arr);
-    cJSON_Delete(arr);
+    add_accelerators_json(root, rt);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
     if (!text)
         return CLI_EXIT_FAIL;
     printf("%s\n", text);

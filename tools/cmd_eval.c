@@ -9,9 +9,10 @@
 
 static void usage(void) {
     printf("usage: erg eval -m MODEL --tokens 1,2,3 [--device D] [-t N] [-c N_CTX]\n"
-           "                [--kv-type f16|f32] [--reference] [--strict] [--logits-out FILE]\n"
-           "                [-o table|json]\n"
+           "                [--kv-type f16|f32] [--reference] [--strict] [--no-fusion]\n"
+           "                [--logits-out FILE] [-o table|json]\n"
            "  --strict      fail if the device cannot run every node (no CPU fallback)\n"
+           "  --no-fusion   run the graph as built, without the fusion passes\n"
            "  --logits-out  float32 logits of every position (n_tokens x n_vocab, row-major, LE)\n"
            "  --reference   exact dequantisation and F32 activations (the accuracy reference)\n");
 }
@@ -22,7 +23,7 @@ typedef struct eval_opts {
     size_t n_tokens;
     long long threads, n_ctx;
     erg_kv_type kv;
-    bool reference, strict;
+    bool reference, strict, no_fusion;
     cli_output out;
 } eval_opts;
 
@@ -55,6 +56,8 @@ static int parse(cli_args *a, eval_opts *o) {
             o->reference = true;
         } else if (cli_flag(a, "--strict", NULL, false, &v, &bad)) {
             o->strict = true;
+        } else if (cli_flag(a, "--no-fusion", NULL, false, &v, &bad)) {
+            o->no_fusion = true;
         } else if (cli_flag(a, "--logits-out", NULL, true, &v, &bad)) {
             o->logits_out = v;
         } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
@@ -104,6 +107,7 @@ static int run(cli_args *a, const eval_opts *o, erg_runtime *rt) {
     so.kv_type = o->kv;
     so.reference_math = o->reference;
     so.strict_device = o->strict;
+    so.no_fusion = o->no_fusion;
     /* Room for the tokens (the library's default is min(model's, 4096)). */
     so.n_ctx = o->n_ctx ? (uint32_t)o->n_ctx : (uint32_t)o->n_tokens;
     if (erg_session_create(model, &so, &s) != ERG_OK) {

@@ -100,10 +100,19 @@ void erg_cpu_exec_free(erg_backend_exec *e) {
 }
 
 static bool is_single(const erg_graph *g, const erg_node *n) {
-    const erg_tensor *d = &g->tensors[n->dst];
-    if (n->op == ERG_OP_MATMUL)
-        return erg_tensor_nelements(d) * g->tensors[n->src[0]].ne[0] <= SINGLE_MATMUL_MACS;
-    return erg_tensor_nelements(d) <= SINGLE_ELEMENTS;
+    const erg_tensor *d = &g->tensors[n->dst], *s0 = &g->tensors[n->src[0]];
+    switch (n->op) {
+    case ERG_OP_MATMUL:
+    case ERG_OP_MATMUL_ADD:
+        return erg_tensor_nelements(d) * s0->ne[0] <= SINGLE_MATMUL_MACS;
+    case ERG_OP_MATMUL_SWIGLU:
+        return 2 * erg_tensor_nelements(d) * s0->ne[0] <= SINGLE_MATMUL_MACS;
+    case ERG_OP_ATTENTION: /* q [D, nt, H] against n_kv positions of K and V */
+        return s0->ne[1] * s0->ne[2] * g->tensors[n->src[1]].ne[1] * (s0->ne[0] + d->ne[0]) <=
+               SINGLE_MATMUL_MACS;
+    default:
+        return erg_tensor_nelements(d) <= SINGLE_ELEMENTS;
+    }
 }
 
 static access range_of(const erg_graph *g, int32_t id, bool write, bool single) {

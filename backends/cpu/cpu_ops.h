@@ -53,6 +53,21 @@ extern const erg_cpu_op erg_cpu_op_rms_norm;
 extern const erg_cpu_op erg_cpu_op_rope;
 extern const erg_cpu_op erg_cpu_op_softmax;
 extern const erg_cpu_op erg_cpu_op_cpy;
+extern const erg_cpu_op erg_cpu_op_rms_norm_mul;
+extern const erg_cpu_op erg_cpu_op_matmul_add;    /* op_matmul.c */
+extern const erg_cpu_op erg_cpu_op_matmul_swiglu; /* op_matmul.c */
+extern const erg_cpu_op erg_cpu_op_rope_store;
+extern const erg_cpu_op erg_cpu_op_attention;
+extern const erg_cpu_op erg_cpu_op_fill;
+
+/* ROPE's pieces (op_rope.c), shared with ROPE_STORE: the bytes of the cos/sin
+ * table of every token, filling it into the node's scratch (this thread's
+ * share; factors_src: the source holding the frequency factors, or -1), and
+ * rotating one row of n values of token `token` with it (y may be x). */
+size_t erg_cpu_rope_table_size(const erg_cpu_op_args *a);
+void erg_cpu_rope_table(const erg_cpu_op_args *a, int factors_src);
+void erg_cpu_rope_row(const erg_cpu_op_args *a, int64_t n, float *y, const float *x,
+                      int64_t token);
 
 /* Rows of a tensor: row r of [ne0, ne1, ne2, ne3] is (i1, i2, i3). */
 static inline void erg_cpu_row_index(const erg_tensor *t, int64_t r, int64_t *i1, int64_t *i2,

@@ -74,6 +74,9 @@ typedef void (*erg_cpu_gemm_fn)(int64_t k, const void *w, size_t ldw, int64_t nr
  * of a chunk are elements 4c..4c+3 of the 8 rows, the high nibbles elements
  * 16+4c..16+4c+3: one load and a mask give 8 rows x 4 values, which meet a
  * broadcast of 4 activation values.
+ *
+ * A packed layout's kernel reads the activation format of its weight type's
+ * plain kernel (the matmul driver converts activations once for both).
  */
 typedef enum erg_cpu_pack {
     ERG_CPU_PACK_NONE = 0,

@@ -98,8 +98,14 @@ static erg_status cl_open(const erg_backend_env *env, size_t index, erg_backend_
         }
     }
     if (st == ERG_OK) {
-        erg_cl_build_target t = {cl,       dev->alloc, dev->log,      dev->ctx,
-                                 dev->platform, dev->id, dev->info.name};
+        erg_cl_build_target t = {.cl = cl,
+                                 .alloc = dev->alloc,
+                                 .log = dev->log,
+                                 .ctx = dev->ctx,
+                                 .platform = dev->platform,
+                                 .device = dev->id,
+                                 .device_label = dev->info.name,
+                                 .tiled = erg_cl_tiled(&dev->info)};
         st = erg_cl_program_build(&t, &dev->program, &dev->build, diag);
     }
     if (st != ERG_OK) {
@@ -116,20 +122,30 @@ static erg_status cl_open(const erg_backend_env *env, size_t index, erg_backend_
 static bool cl_supports_node(const erg_backend_device *dev, const erg_graph *g, const erg_node *n,
                              erg_diag *why) {
     (void)dev;
-    if (n->op == ERG_OP_MATMUL || n->op == ERG_OP_GET_ROWS) {
+    if (n->op == ERG_OP_MATMUL || n->op == ERG_OP_MATMUL_ADD || n->op == ERG_OP_MATMUL_SWIGLU ||
+        n->op == ERG_OP_GET_ROWS) {
         erg_dtype dt = g->tensors[n->src[0]].dtype;
         if (erg_cl_weight_index(dt) < 0) {
             erg_fail(why, ERG_UNSUPPORTED, "no OpenCL kernel for %s weights", erg_dtype_name(dt));
             return false;
         }
     }
-    if (n->op == ERG_OP_CPY) {
+    if (n->op == ERG_OP_CPY || n->op == ERG_OP_ROPE_STORE) {
         erg_dtype dt = g->tensors[n->dst].dtype;
         if (dt != ERG_DT_F32 && dt != ERG_DT_F16 && dt != ERG_DT_BF16) {
-            erg_fail(why, ERG_UNSUPPORTED, "no OpenCL copy into %s", erg_dtype_name(dt));
+            erg_fail(why, ERG_UNSUPPORTED, "no OpenCL store into %s", erg_dtype_name(dt));
             return false;
         }
     }
+    if (n->op == ERG_OP_ATTENTION)
+        for (int i = 1; i < 3; i++) {
+            erg_dtype dt = g->tensors[n->src[i]].dtype;
+            if (dt != ERG_DT_F32 && dt != ERG_DT_F16) {
+                erg_fail(why, ERG_UNSUPPORTED, "no OpenCL attention over %s K/V",
+                         erg_dtype_name(dt));
+                return false;
+            }
+        }
     return (unsigned)n->op < ERG_OP_COUNT;
 }
 

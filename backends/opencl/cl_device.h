@@ -51,6 +51,13 @@ struct erg_backend_weights {
     size_t *sizes;
 };
 
+/* Whether the device runs the tiled matmul kernels (and its program holds
+ * them): GPUs do; other devices run every matmul through the matrix-vector
+ * kernel (cl_op_matmul.c). */
+static inline bool erg_cl_tiled(const erg_device_info *info) {
+    return info->kind == ERG_DEVICE_GPU;
+}
+
 /* cl_memory.c */
 erg_status erg_cl_weights_prepare(erg_backend_device *dev, const erg_weight_desc *weights,
                                   size_t n, erg_backend_weights **out, size_t *bytes,

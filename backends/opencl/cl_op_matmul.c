@@ -1,9 +1,12 @@
 /*
- * MATMUL: a matrix-vector kernel (columns in groups of ERG_CL_MATVEC_COLS)
- * and a tiled matrix-matrix kernel. Both read every weight type in its
- * block layout, and any byte strides of the weight, the activations and
- * the result (KV-cache views), with the weight broadcast over dims 2 and 3
- * (grouped-query attention).
+ * MATMUL, MATMUL_ADD and MATMUL_SWIGLU: a matrix-vector kernel (columns in
+ * groups of ERG_CL_MATVEC_COLS) and a tiled matrix-matrix kernel. Both read
+ * every weight type in its block layout, and any byte strides of the
+ * weight, the activations and the result (KV-cache views), with the weight
+ * broadcast over dims 2 and 3 (grouped-query attention). MATMUL_ADD is
+ * MATMUL's kernel with its addend argument set (an epilogue as it stores);
+ * MATMUL_SWIGLU has kernels of its own (the same body with a second weight)
+ * that load each activation chunk once for both products.
  *
  * The shape follows the device. A GPU runs up to ERG_CL_MATVEC_COLS
  * columns through the matrix-vector kernel, with 32-element chunks of a
@@ -48,9 +51,11 @@ erg_status erg_cl_op_matmul_setup(const erg_cl_op_ctx *c, erg_cl_dispatch *d, er
     const erg_tensor *x = &g->tensors[c->node->src[1]];
     const erg_tensor *y = &g->tensors[c->node->dst];
     int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
-    bool matvec = M <= ERG_CL_MATVEC_COLS || c->info->kind != ERG_DEVICE_GPU;
-    int wi = erg_cl_weight_index(w->dtype);
-    erg_cl_kernel k = (erg_cl_kernel)((matvec ? ERG_CL_K_MATVEC : ERG_CL_K_MATMUL) + wi);
+    bool matvec = M <= ERG_CL_MATVEC_COLS || !erg_cl_tiled(c->info);
+    bool swiglu = c->node->op == ERG_OP_MATMUL_SWIGLU;
+    erg_cl_kernel family = swiglu ? (matvec ? ERG_CL_K_MATVEC_SWIGLU : ERG_CL_K_MATMUL_SWIGLU)
+                                  : (matvec ? ERG_CL_K_MATVEC : ERG_CL_K_MATMUL);
+    erg_cl_kernel k = (erg_cl_kernel)(family + erg_cl_weight_index(w->dtype));
     erg_cl_args args;
     ERG_RETURN_IF_ERROR(erg_cl_args_begin(c, k, &args, d, diag));
     erg_cl_arg_tensor(&args, &c->src[0]);
@@ -62,6 +67,18 @@ erg_status erg_cl_op_matmul_setup(const erg_cl_op_ctx *c, erg_cl_dispatch *d, er
     erg_cl_arg_long4(&args, K, N, M, B2);
     cl_long2 ratio = {{B2 / w->ne[2], B3 / w->ne[3]}};
     erg_cl_arg(&args, sizeof ratio, &ratio);
+    if (swiglu) {
+        erg_cl_arg_tensor(&args, &c->src[2]);
+        erg_cl_arg_nb(&args, g->tensors[c->node->src[2]].nb);
+    } else {
+        /* MATMUL passes x again as the (unread) addend */
+        bool add = c->node->op == ERG_OP_MATMUL_ADD;
+        const erg_tensor *a = &g->tensors[c->node->src[add ? 2 : 1]];
+        erg_cl_arg_tensor(&args, &c->src[add ? 2 : 1]);
+        erg_cl_arg_nb(&args, a->nb);
+        erg_cl_arg_ne(&args, a->ne);
+        erg_cl_arg_int(&args, add);
+    }
     if (matvec) {
         size_t col_groups = (size_t)((M + ERG_CL_MATVEC_COLS - 1) / ERG_CL_MATVEC_COLS);
         int bits = matvec_lane_bits(c->info, K, N, col_groups * (size_t)(B2 * B3));

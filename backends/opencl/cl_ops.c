@@ -1,4 +1,4 @@
-/* The ops other than MATMUL, and the helpers every op's set-up uses. */
+/* The ops other than the matmuls, and the helpers every op's set-up uses. */
 #include "backends/opencl/cl_ops.h"
 
 #include <math.h>
@@ -99,6 +99,7 @@ static int elementwise_code(erg_op op) {
     case ERG_OP_SWIGLU: return 2;
     case ERG_OP_SCALE: return 3;
     case ERG_OP_SILU: return 4;
+    case ERG_OP_FILL: return 6;
     default: return 5; /* GELU */
     }
 }
@@ -109,10 +110,13 @@ static erg_status setup_elementwise(const erg_cl_op_ctx *c, erg_cl_dispatch *d, 
     bool binary = n->op == ERG_OP_ADD || n->op == ERG_OP_MUL || n->op == ERG_OP_SWIGLU;
     /* a unary op passes its source again as the (unread) second one */
     const erg_tensor *b = binary ? src_t(c, 1) : a;
+    float scale = n->op == ERG_OP_SCALE  ? n->fparams[ERG_SCALE_F_SCALE]
+                  : n->op == ERG_OP_FILL ? n->fparams[ERG_FILL_F_VALUE]
+                                         : 0.0f;
     erg_cl_args args;
     ERG_RETURN_IF_ERROR(erg_cl_args_begin(c, ERG_CL_K_ELEMENTWISE, &args, d, diag));
     erg_cl_arg_int(&args, elementwise_code(n->op));
-    erg_cl_arg_float(&args, n->op == ERG_OP_SCALE ? n->fparams[ERG_SCALE_F_SCALE] : 0.0f);
+    erg_cl_arg_float(&args, scale);
     erg_cl_arg_tensor(&args, &c->src[0]);
     erg_cl_arg_nb(&args, a->nb);
     erg_cl_arg_tensor(&args, &c->src[binary ? 1 : 0]);
@@ -125,12 +129,19 @@ static erg_status setup_elementwise(const erg_cl_op_ctx *c, erg_cl_dispatch *d, 
     return erg_cl_args_end(c, &args, diag);
 }
 
+/* RMS_NORM, and RMS_NORM_MUL (times its weight src1). */
 static erg_status setup_rms_norm(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_diag *diag) {
-    const erg_tensor *x = src_t(c, 0), *y = dst_t(c);
+    bool mul = c->node->op == ERG_OP_RMS_NORM_MUL;
+    /* RMS_NORM passes x again as the (unread) weight */
+    const erg_tensor *x = src_t(c, 0), *w = src_t(c, mul ? 1 : 0), *y = dst_t(c);
     erg_cl_args args;
     ERG_RETURN_IF_ERROR(erg_cl_args_begin(c, ERG_CL_K_RMS_NORM, &args, d, diag));
     erg_cl_arg_tensor(&args, &c->src[0]);
     erg_cl_arg_nb(&args, x->nb);
+    erg_cl_arg_tensor(&args, &c->src[mul ? 1 : 0]);
+    erg_cl_arg_nb(&args, w->nb);
+    erg_cl_arg_ne(&args, w->ne);
+    erg_cl_arg_int(&args, mul);
     erg_cl_arg_tensor(&args, &c->dst);
     erg_cl_arg_nb(&args, y->nb);
     erg_cl_arg_ne(&args, y->ne);
@@ -156,11 +167,14 @@ static erg_status setup_softmax(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_
     return erg_cl_args_end(c, &args, diag);
 }
 
+/* ROPE, and ROPE_STORE (into its destination view src2, converting; its
+ * factors are src3). */
 static erg_status setup_rope(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_diag *diag) {
     const erg_node *n = c->node;
     const erg_tensor *x = src_t(c, 0), *pos = src_t(c, 1), *y = dst_t(c);
     int n_dims = n->iparams[ERG_ROPE_I_N_DIMS];
-    bool factors = n->n_src > 2;
+    int factors_src = n->op == ERG_OP_ROPE_STORE ? 3 : 2;
+    bool factors = n->n_src > factors_src;
     /* base^(-2/n_dims) in double, handed over as a float-float pair */
     double step = pow((double)n->fparams[ERG_ROPE_F_FREQ_BASE], -2.0 / n_dims);
     cl_float2 theta_scale = {{(float)step, (float)(step - (double)(float)step)}};
@@ -170,11 +184,12 @@ static erg_status setup_rope(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_dia
     erg_cl_arg_nb(&args, x->nb);
     erg_cl_arg_tensor(&args, &c->src[1]);
     erg_cl_arg_long(&args, (int64_t)pos->nb[0]);
-    erg_cl_arg_tensor(&args, &c->src[factors ? 2 : 0]); /* unread without factors */
+    erg_cl_arg_tensor(&args, &c->src[factors ? factors_src : 0]); /* unread without factors */
     erg_cl_arg_int(&args, factors);
     erg_cl_arg_tensor(&args, &c->dst);
     erg_cl_arg_nb(&args, y->nb);
     erg_cl_arg_ne(&args, y->ne);
+    erg_cl_arg_int(&args, (int)y->dtype);
     erg_cl_arg_int(&args, n_dims);
     erg_cl_arg_int(&args, n->iparams[ERG_ROPE_I_MODE] == ERG_ROPE_NEOX);
     erg_cl_arg(&args, sizeof theta_scale, &theta_scale);
@@ -194,6 +209,30 @@ static erg_status setup_cpy(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_diag
     erg_cl_arg_ne(&args, x->ne);
     erg_cl_arg_int(&args, (int)y->dtype);
     erg_cl_dispatch_2d(d, row_groups(x->ne[0]), (size_t)erg_tensor_nrows(x));
+    return erg_cl_args_end(c, &args, diag);
+}
+
+static erg_status setup_attention(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_diag *diag) {
+    const erg_node *n = c->node;
+    const erg_tensor *q = src_t(c, 0), *k = src_t(c, 1), *v = src_t(c, 2), *y = dst_t(c);
+    int64_t H = q->ne[2], nt = q->ne[1];
+    erg_cl_args args;
+    ERG_RETURN_IF_ERROR(erg_cl_args_begin(c, ERG_CL_K_ATTENTION, &args, d, diag));
+    erg_cl_arg_tensor(&args, &c->src[0]);
+    erg_cl_arg_nb(&args, q->nb);
+    erg_cl_arg_tensor(&args, &c->src[1]);
+    erg_cl_arg_nb(&args, k->nb);
+    erg_cl_arg_int(&args, k->dtype == ERG_DT_F16);
+    erg_cl_arg_tensor(&args, &c->src[2]);
+    erg_cl_arg_nb(&args, v->nb);
+    erg_cl_arg_int(&args, v->dtype == ERG_DT_F16);
+    erg_cl_arg_tensor(&args, &c->dst);
+    erg_cl_arg_nb(&args, y->nb);
+    erg_cl_arg_long4(&args, q->ne[0], v->ne[1], k->ne[1], H / k->ne[2]);
+    erg_cl_arg_float(&args, n->fparams[ERG_ATTENTION_F_SCALE]);
+    erg_cl_arg_int(&args, n->iparams[ERG_ATTENTION_I_CAUSAL] != 0);
+    erg_cl_arg_int(&args, n->iparams[ERG_ATTENTION_I_N_PAST]);
+    erg_cl_dispatch_2d(d, (size_t)H, (size_t)nt);
     return erg_cl_args_end(c, &args, diag);
 }
 
@@ -217,18 +256,24 @@ static erg_status setup_get_rows(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg
 
 erg_status erg_cl_op_setup(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_diag *diag) {
     switch (c->node->op) {
-    case ERG_OP_MATMUL: return erg_cl_op_matmul_setup(c, d, diag);
+    case ERG_OP_MATMUL:
+    case ERG_OP_MATMUL_ADD:
+    case ERG_OP_MATMUL_SWIGLU: return erg_cl_op_matmul_setup(c, d, diag);
     case ERG_OP_GET_ROWS: return setup_get_rows(c, d, diag);
     case ERG_OP_ADD:
     case ERG_OP_MUL:
     case ERG_OP_SWIGLU:
     case ERG_OP_SCALE:
     case ERG_OP_SILU:
-    case ERG_OP_GELU: return setup_elementwise(c, d, diag);
-    case ERG_OP_RMS_NORM: return setup_rms_norm(c, d, diag);
+    case ERG_OP_GELU:
+    case ERG_OP_FILL: return setup_elementwise(c, d, diag);
+    case ERG_OP_RMS_NORM:
+    case ERG_OP_RMS_NORM_MUL: return setup_rms_norm(c, d, diag);
     case ERG_OP_SOFTMAX: return setup_softmax(c, d, diag);
-    case ERG_OP_ROPE: return setup_rope(c, d, diag);
+    case ERG_OP_ROPE:
+    case ERG_OP_ROPE_STORE: return setup_rope(c, d, diag);
     case ERG_OP_CPY: return setup_cpy(c, d, diag);
+    case ERG_OP_ATTENTION: return setup_attention(c, d, diag);
     case ERG_OP_RESHAPE:
     case ERG_OP_VIEW:
     case ERG_OP_PERMUTE:

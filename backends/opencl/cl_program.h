@@ -27,15 +27,22 @@ typedef enum erg_cl_kernel {
     ERG_CL_K_SOFTMAX,
     ERG_CL_K_ROPE,
     ERG_CL_K_CPY,
+    ERG_CL_K_ATTENTION,
     /* One kernel per weight type: family + erg_cl_weight_index(type). */
     ERG_CL_K_GET_ROWS,
     ERG_CL_K_MATVEC = ERG_CL_K_GET_ROWS + ERG_CL_N_WEIGHT_TYPES,
     ERG_CL_K_MATMUL = ERG_CL_K_MATVEC + ERG_CL_N_WEIGHT_TYPES,
-    ERG_CL_K_COUNT = ERG_CL_K_MATMUL + ERG_CL_N_WEIGHT_TYPES
+    ERG_CL_K_MATVEC_SWIGLU = ERG_CL_K_MATMUL + ERG_CL_N_WEIGHT_TYPES,
+    ERG_CL_K_MATMUL_SWIGLU = ERG_CL_K_MATVEC_SWIGLU + ERG_CL_N_WEIGHT_TYPES,
+    ERG_CL_K_COUNT = ERG_CL_K_MATMUL_SWIGLU + ERG_CL_N_WEIGHT_TYPES
 } erg_cl_kernel;
 
 /* The index of a weight type among the kernels' types, -1 if it has none. */
 int erg_cl_weight_index(erg_dtype t);
+
+/* Whether k is a tiled matrix-matrix kernel (k_matmul_*, k_matmul_swiglu_*):
+ * only programs built for GPUs hold them. */
+bool erg_cl_kernel_tiled(erg_cl_kernel k);
 
 /* The kernel's function name ("k_matvec_q4_k"). */
 void erg_cl_kernel_name(erg_cl_kernel k, char *buf, size_t n);
@@ -60,6 +67,7 @@ typedef struct erg_cl_build_target {
     cl_platform_id platform;
     cl_device_id device;
     const char *device_label; /* "opencl:0" for messages */
+    bool tiled; /* build the tiled kernels (-DERG_TILED): the device runs them */
 } erg_cl_build_target;
 
 /* Builds the program for the device, from the binary cache when it holds a

@@ -8,6 +8,10 @@
 
 #define HOST_ALIGN 64
 
+_Static_assert(sizeof(((erg_plugin_device_info *)0)->driver) == ERG_PLUGIN_DRIVER_MAX &&
+                   sizeof(((erg_plugin_device_info *)0)->bus_path) == ERG_PLUGIN_BUS_PATH_MAX,
+               "plugin_backend.h's identity sizes follow erg_plugin.h");
+
 static erg_device_kind device_kind(erg_plugin_device_type t) {
     switch (t) {
     case ERG_PLUGIN_DEVICE_NPU: return ERG_DEVICE_NPU;
@@ -52,7 +56,19 @@ static erg_status query_info(const erg_plugin_slot *s, uint32_t i, erg_plugin_de
                         erg_plugin_err(err));
     pi->description[sizeof pi->description - 1] = '\0';
     pi->driver[sizeof pi->driver - 1] = '\0';
+    pi->bus_path[sizeof pi->bus_path - 1] = '\0';
     return ERG_OK;
+}
+
+bool erg_plugin_slot_identity(const erg_plugin_slot *s, size_t index,
+                              char driver[ERG_PLUGIN_DRIVER_MAX],
+                              char bus_path[ERG_PLUGIN_BUS_PATH_MAX]) {
+    erg_plugin_device_info pi;
+    if (!s->lib || query_info(s, (uint32_t)index, &pi, NULL) != ERG_OK)
+        return false;
+    memcpy(driver, pi.driver, sizeof pi.driver);
+    memcpy(bus_path, pi.bus_path, sizeof pi.bus_path);
+    return true;
 }
 
 erg_status erg_plugin_slot_enumerate(const erg_plugin_slot *s, const erg_backend_env *env,
@@ -114,6 +130,24 @@ static void device_close(erg_backend_device *d) {
     erg_free(d->alloc, d);
 }
 
+/* The plugin's limits on activation rows (the result's rows): a node
+ * outside them goes elsewhere, with the plugin's numbers as the reason. */
+static bool batch_ok(const erg_plugin_support *sup, const erg_graph *g, const erg_node *n,
+                     erg_diag *why) {
+    const erg_tensor *dst = erg_graph_ctensor(g, n->dst);
+    long long rows = (long long)(dst->ne[1] * dst->ne[2] * dst->ne[3]);
+    if (sup->max_batch > 0 && rows > sup->max_batch)
+        return erg_fail(why, ERG_UNSUPPORTED,
+                        "%lld rows: the plugin takes at most %lld per execute", rows,
+                        (long long)sup->max_batch),
+               false;
+    if (sup->min_batch > 0 && rows < sup->min_batch)
+        return erg_fail(why, ERG_UNSUPPORTED, "%lld rows: the plugin pays off from %lld rows",
+                        rows, (long long)sup->min_batch),
+               false;
+    return true;
+}
+
 static bool supports_node(const erg_backend_device *d, const erg_graph *g, const erg_node *n,
                           erg_diag *why) {
     if (erg_op_is_view(n->op))
@@ -136,6 +170,8 @@ static bool supports_node(const erg_backend_device *d, const erg_graph *g, const
             ok = sup.verdict == ERG_PLUGIN_YES || sup.verdict == ERG_PLUGIN_IF_STATIC;
             if (!ok)
                 erg_fail(why, ERG_UNSUPPORTED, "%s", sup.reason[0] ? sup.reason : "not supported");
+            else
+                ok = batch_ok(&sup, g, n, why);
         }
     }
     erg_pgraph_free(&pg);

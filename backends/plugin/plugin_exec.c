@@ -1,12 +1,12 @@
 /*
  * A plugin executor: compiles a graph (all of whose nodes the plugin
  * supports) through the plugin, caching compiled graphs by what they depend
- * on, and executes it: the graph's inputs are copied from host memory into
- * the plugin's buffers, its results copied back. The copies are real; their
- * bytes are counted.
+ * on (in memory, and on disk for plugins that serialise them), and executes
+ * it: the graph's inputs are copied from host memory into the plugin's
+ * buffers, its results copied back. The copies are real; their bytes are
+ * counted.
  */
-#include "backends/plugin/plugin_graph.h"
-#include "backends/plugin/plugin_internal.h"
+#include "backends/plugin/plugin_blob.h"
 
 #include "hal/timer.h"
 
@@ -79,21 +79,29 @@ erg_status erg_plugin_compile(erg_backend_exec *e, const erg_graph *g, erg_diag 
             e->current = e->cache[i].compiled;
             return ERG_OK;
         }
-    erg_plugin_graph v = erg_pgraph_view(&e->pg);
-    erg_plugin_compile_stats cs;
-    memset(&cs, 0, sizeof cs);
-    cs.struct_size = sizeof cs;
-    char err[ERG_PLUGIN_ERR_MAX] = "";
-    erg_plugin_compiled *c = NULL;
-    if (d->api->compile(d->pdev, &v, &c, &cs, err) != ERG_PLUGIN_OK || !c)
-        return erg_fail(diag, ERG_DEVICE,
-                        "plugin %s could not compile a subgraph of %zu ops it said it "
-                        "supports: %s",
-                        d->slot->name, e->pg.n_ops, erg_plugin_err(err));
-    if (cs.weights_converted)
-        ERG_LOGI(&d->log, "plugin %s: converted %llu weights (%.1f MiB) in %.3f s",
-                 d->slot->name, (unsigned long long)cs.weights_converted,
-                 (double)cs.weight_bytes / 1048576.0, cs.seconds);
+    erg_plugin_blob_ref ref;
+    bool cacheable = erg_plugin_blob_ref_make(d, &e->pg, &ref);
+    erg_plugin_compiled *c = cacheable ? erg_plugin_blob_load(d, &ref) : NULL;
+    if (!c) {
+        erg_plugin_graph v = erg_pgraph_view(&e->pg);
+        erg_plugin_compile_stats cs;
+        memset(&cs, 0, sizeof cs);
+        cs.struct_size = sizeof cs;
+        char err[ERG_PLUGIN_ERR_MAX] = "";
+        if (d->api->compile(d->pdev, &v, &c, &cs, err) != ERG_PLUGIN_OK || !c)
+            return erg_fail(diag, ERG_DEVICE,
+                            "plugin %s could not compile a subgraph of %zu ops it said it "
+                            "supports: %s",
+                            d->slot->name, e->pg.n_ops, erg_plugin_err(err));
+        if (cs.weights_converted)
+            ERG_LOGI(&d->log, "plugin %s: converted %llu weights (%.1f MiB) in %.3f s",
+                     d->slot->name, (unsigned long long)cs.weights_converted,
+                     (double)cs.weight_bytes / 1048576.0, cs.seconds);
+        if (cacheable)
+            erg_plugin_blob_store(d, &ref, c);
+        if (d->slot->checking)
+            ERG_RETURN_IF_ERROR(erg_plugin_blob_round_trip(d, &c, diag));
+    }
     if (e->n_cached == CACHE_SLOTS) {
         cached *victim = &e->cache[e->next_evict];
         e->next_evict = (e->next_evict + 1) % CACHE_SLOTS;

@@ -13,6 +13,10 @@ typedef struct erg_plugin_slot {
     erg_plugin_lib *lib;      /* NULL: the plugin failed to load (note says why) */
     char name[32];
     char note[ERG_DIAG_MAX];
+    /* Loaded by erg_plugin_backend_load (erg plugin-check): compiled graphs
+     * are not cached on disk but sent through serialize and deserialize,
+     * so the checks run on what a cache would hand back. */
+    bool checking;
 } erg_plugin_slot;
 
 struct erg_backend_device {
@@ -33,6 +37,11 @@ erg_status erg_plugin_slot_enumerate(const erg_plugin_slot *s, const erg_backend
                                      erg_diag *diag);
 erg_status erg_plugin_slot_open(erg_plugin_slot *s, const erg_backend_env *env, size_t index,
                                 erg_backend_device **out, erg_diag *diag);
+
+/* Device index's driver and bus path as the plugin reports them. */
+bool erg_plugin_slot_identity(const erg_plugin_slot *s, size_t index,
+                              char driver[ERG_PLUGIN_DRIVER_MAX],
+                              char bus_path[ERG_PLUGIN_BUS_PATH_MAX]);
 
 erg_status erg_plugin_exec_create(erg_backend_device *dev, const erg_exec_options *opts,
                                   erg_backend_exec **out, erg_diag *diag);

@@ -3,12 +3,14 @@
 
 #include "base/alloc.h"
 #include "graph/dtype.h"
+#include "hal/cache_dir.h"
 #include "hal/timer.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PREFIX "liberg-plugin-"
 
@@ -146,6 +148,16 @@ static erg_status load(erg_plugin_lib *lib, erg_diag *diag) {
     return ERG_OK;
 }
 
+/* Size, inode and time of the file: what a rebuild or an upgrade changes. */
+static uint64_t file_stamp(const char *path) {
+    struct stat fs;
+    if (stat(path, &fs) != 0)
+        return 0;
+    uint64_t v[4] = {(uint64_t)fs.st_size, (uint64_t)fs.st_ino, (uint64_t)fs.st_mtim.tv_sec,
+                     (uint64_t)fs.st_mtim.tv_nsec};
+    return erg_fnv1a64(v, sizeof v, ERG_FNV1A64_SEED);
+}
+
 erg_status erg_plugin_lib_open(const char *path, const erg_allocator *alloc,
                                const erg_logger *log, erg_plugin_lib **out, erg_diag *diag) {
     *out = NULL;
@@ -159,6 +171,7 @@ erg_status erg_plugin_lib_open(const char *path, const erg_allocator *alloc,
         snprintf(lib->name, sizeof lib->name, "?");
     if (!realpath(path, lib->path))
         snprintf(lib->path, sizeof lib->path, "%s", path);
+    lib->file_stamp = file_stamp(lib->path);
     snprintf(lib->dir, sizeof lib->dir, "%s", lib->path);
     char *slash = strrchr(lib->dir, '/');
     if (slash)

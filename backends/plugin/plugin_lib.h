@@ -21,6 +21,7 @@ typedef struct erg_plugin_lib {
     const erg_allocator *alloc;
     erg_logger log;
     uint32_t score;        /* probe()'s answer */
+    uint64_t file_stamp;   /* of the .so's size and time: changes when it is rebuilt */
     char name[32];         /* <name> from the file name */
     char path[PATH_MAX];
     char dir[PATH_MAX];

@@ -141,6 +141,8 @@ erg_status erg_plugin_backend_load(const char *path, const erg_logger *log,
     *out = NULL;
     pthread_mutex_lock(&slot_lock);
     erg_plugin_slot *s = take_slot(path, log);
+    if (s)
+        s->checking = true;
     pthread_mutex_unlock(&slot_lock);
     if (!s)
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "plugin %s: erg holds at most %d plugins", path,
@@ -149,4 +151,16 @@ erg_status erg_plugin_backend_load(const char *path, const erg_logger *log,
         return erg_fail(diag, ERG_UNSUPPORTED, "%s", s->note);
     *out = &s->backend;
     return ERG_OK;
+}
+
+bool erg_plugin_backend_identity(const erg_backend *b, size_t index,
+                                 char driver[ERG_PLUGIN_DRIVER_MAX],
+                                 char bus_path[ERG_PLUGIN_BUS_PATH_MAX]) {
+    const erg_plugin_slot *s = NULL;
+    pthread_mutex_lock(&slot_lock);
+    for (size_t i = 0; i < n_slots && !s; i++)
+        if (&slots[i].backend == b)
+            s = &slots[i];
+    pthread_mutex_unlock(&slot_lock);
+    return s && erg_plugin_slot_identity(s, index, driver, bus_path);
 }

@@ -9,12 +9,13 @@
 #include "backends/backend.h"
 #include "backends/vulkan/vk_instance.h"
 #include "backends/vulkan/vk_memory.h"
+#include "backends/vulkan/vk_ops.h"
 
 #include <pthread.h>
 
 typedef struct erg_vk_pipeline {
     const char *shader; /* the variant's name (static storage) */
-    uint32_t spec[4], n_spec;
+    uint32_t spec[ERG_VK_MAX_SPEC], n_spec;
     VkPipeline pipeline;
 } erg_vk_pipeline;
 

@@ -259,8 +259,7 @@ static erg_status record_node(erg_backend_exec *e, const erg_graph *g, size_t i,
     /* Bindings 0-2: the sources; 3: the result. An unused binding repeats
      * the result's, so every descriptor is valid. */
     int32_t ids[4] = {-1, -1, -1, n->dst};
-    for (int s = 0; s < n->n_src && s < 3; s++)
-        ids[s] = n->src[s];
+    erg_vk_bound_sources(n, ids);
     vk_span spans[4];
     VkDescriptorBufferInfo infos[4];
     erg_vk_lower_in in = {.g = g, .n = n, .caps = &dev->caps};
@@ -295,8 +294,9 @@ static erg_status record_node(erg_backend_exec *e, const erg_graph *g, size_t i,
 
     vk_span reads[3];
     int n_reads = 0;
-    for (int s = 0; s < n->n_src && s < 3; s++)
-        reads[n_reads++] = spans[s];
+    for (int b = 0; b < 3; b++)
+        if (ids[b] >= 0)
+            reads[n_reads++] = spans[b];
     order_node(e, reads, n_reads, &spans[3]);
     vk->vkCmdBindPipeline(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
     vk->vkCmdBindDescriptorSets(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, dev->pipe_layout, 0, 1,

@@ -1,7 +1,12 @@
 /*
  * MATMUL on Vulkan: dst[n, m] = sum_k W[k, n] * X[k, m] per batch of X, W
  * broadcast over batches (grouped-query attention) and read through its
- * strides (a KV-cache view), in F32 whatever W's type.
+ * strides (a KV-cache view), in F32 whatever W's type. The fused
+ * MATMUL_ADD (+ an F32 addend, broadcast) and MATMUL_SWIGLU (silu(W_gate X)
+ * * (W_up X), both weights streamed against one read of X) are epilogues of
+ * the same kernels (shaders/vulkan/matmul_epilogue.glsl): the addend is a
+ * push-constant flag, so MATMUL_ADD shares MATMUL's pipelines; SWIGLU, which
+ * changes the loop, is a specialisation constant.
  *
  * Shader variants, for each weight type T of erg_vk_weight_variant
  * (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k; WTYPE_<T upper-case>):
@@ -60,6 +65,24 @@ static bool supports(const erg_vk_caps *caps, const erg_graph *g, const erg_node
     return false;
 }
 
+/* The epilogue's source (binding 2) in the push block: the addend with its
+ * shape, or the up weights' strides. */
+static void set_epilogue(const erg_vk_lower_in *in, struct erg_vk_push_matmul *p) {
+    const erg_node *n = in->n;
+    if (n->op == ERG_OP_MATMUL)
+        return;
+    const erg_tensor *c = &in->g->tensors[n->src[2]];
+    p->add = n->op == ERG_OP_MATMUL_ADD;
+    p->off_c = in->off[2];
+    p->ne_c0 = u32(c->ne[0]);
+    p->ne_c1 = u32(c->ne[1]);
+    p->ne_c2 = u32(c->ne[2]);
+    p->ne_c3 = u32(c->ne[3]);
+    p->nb_c1 = u32(c->nb[1]);
+    p->nb_c2 = u32(c->nb[2]);
+    p->nb_c3 = u32(c->nb[3]);
+}
+
 static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
     const erg_graph *g = in->g;
     const erg_vk_caps *caps = in->caps;
@@ -73,6 +96,8 @@ static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
         .x_ne2 = u32(x->ne[2]), .x_ne3 = u32(x->ne[3]),
         .nb_x1 = u32(x->nb[1]), .nb_x2 = u32(x->nb[2]), .nb_x3 = u32(x->nb[3]),
         .nb_d1 = u32(y->nb[1]), .nb_d2 = u32(y->nb[2]), .nb_d3 = u32(y->nb[3])};
+    set_epilogue(in, &p);
+    bool swiglu = in->n->op == ERG_OP_MATMUL_SWIGLU;
     const char *wt = erg_vk_weight_variant(w->dtype);
     uint32_t batches = p.x_ne2 * p.x_ne3;
     erg_vk_set_push(d, &p, sizeof p);
@@ -80,16 +105,20 @@ static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
     if (p.M <= GPU_VEC_COLS || cpu) {
         snprintf(d->shader, sizeof d->shader, "matmul_vec%s_%s",
                  caps->subgroup_arithmetic ? "_sg" : "", wt);
-        uint32_t rows = cpu ? CPU_VEC_ROWS : GPU_VEC_ROWS;
+        /* MATMUL_SWIGLU streams each row of both weights: half the rows
+         * keep the loads and registers of a thread as they were. */
+        uint32_t rows = (cpu ? CPU_VEC_ROWS : GPU_VEC_ROWS) / (swiglu ? 2 : 1);
         d->spec[0] = cpu ? caps->subgroup_size : gpu_workgroup(caps, p.K / unit_elements(w->dtype));
         d->spec[1] = rows;
         d->spec[2] = p.M < GPU_VEC_COLS ? p.M : GPU_VEC_COLS;
         d->spec[3] = d->spec[0];
-        d->n_spec = 4;
+        d->spec[4] = swiglu;
+        d->n_spec = 5;
         erg_vk_grid(ceil_div(p.N, rows) * ceil_div(p.M, d->spec[2]) * batches, d->groups);
     } else {
         snprintf(d->shader, sizeof d->shader, "matmul_tiled_%s", wt);
-        d->n_spec = 0;
+        d->spec[0] = swiglu;
+        d->n_spec = 1;
         erg_vk_grid(ceil_div(p.N, TILE_N) * ceil_div(p.M, TILE_M) * batches, d->groups);
     }
 }

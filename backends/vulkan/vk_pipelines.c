@@ -13,6 +13,8 @@ _Static_assert(sizeof(struct erg_vk_push_binary) <= ERG_VK_PUSH_MAX, "push const
 _Static_assert(sizeof(struct erg_vk_push_rope) <= ERG_VK_PUSH_MAX, "push constants too large");
 _Static_assert(sizeof(struct erg_vk_push_get_rows) <= ERG_VK_PUSH_MAX, "push constants too large");
 _Static_assert(sizeof(struct erg_vk_push_matmul) <= ERG_VK_PUSH_MAX, "push constants too large");
+_Static_assert(sizeof(struct erg_vk_push_norm) <= ERG_VK_PUSH_MAX, "push constants too large");
+_Static_assert(sizeof(struct erg_vk_push_attention) <= ERG_VK_PUSH_MAX, "push constants too large");
 
 const erg_vk_shader *erg_vk_shader_find(const char *name) {
     for (size_t i = 0; i < erg_vk_n_shaders; i++)

@@ -262,6 +262,36 @@ ERG_API erg_status erg_runtime_backend_info(const erg_runtime *runtime, size_t i
                                             const char **name, size_t *n_devices,
                                             const char **note);
 
+/** An accelerator the kernel exposes, found whether or not erg can use it:
+ *  a DRM render node (listed through libdrm, when present) or a compute
+ *  accelerator of the accel class (/dev/accel/accelN). Filled by
+ *  erg_runtime_accelerator_info(); set struct_size first. Strings are
+ *  NUL-terminated. docs/discovery.md says how each field is found. */
+typedef struct erg_accelerator_info {
+    size_t struct_size;          /* sizeof(erg_accelerator_info) */
+    char source[8];              /* "drm" or "accel" */
+    char node[256];              /* "/dev/accel/accel0", "/dev/dri/renderD128"; "" if none */
+    char driver[32];             /* kernel driver: "ivpu", "amdxdna", "amdgpu"; "" if unknown */
+    char bus_path[96];           /* the stable identity: "pci-0000:00:0b.0",
+                                    "platform-fdab0000.npu" */
+    uint32_t vendor_id;          /* PCI vendor and device ids; 0 off PCI */
+    uint32_t device_id;
+    char claimed_by[32];         /* the erg device whose plugin drives it ("vendor:0"),
+                                    or "" when no loaded plugin claims it */
+} erg_accelerator_info;
+
+/** Number of accelerators found when the runtime was created. */
+ERG_API size_t erg_runtime_accelerator_count(const erg_runtime *runtime);
+
+/** Describes accelerator `index` (0 .. count-1). info->struct_size must be set. */
+ERG_API erg_status erg_runtime_accelerator_info(const erg_runtime *runtime, size_t index,
+                                                erg_accelerator_info *info);
+
+/** What discovery could not look at, and each entry it skipped, one sentence
+ *  a line (e.g. "DRM: libdrm.so.2 absent (…)", "accel2 skipped: its device
+ *  link dangles"); "" if none. Lives as long as the runtime. */
+ERG_API const char *erg_runtime_accelerator_notes(const erg_runtime *runtime);
+
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -376,6 +406,13 @@ typedef struct erg_session_options {
     /* Fail (ERG_UNSUPPORTED, naming the first node) instead of running on
      * the CPU the nodes the session's device cannot run. */
     bool strict_device;
+    /* Run the graph as the model builds it, without the fusion passes (for
+     * comparison: `--no-fusion` on the CLI). */
+    bool no_fusion;
+    /* Debugging: fill memory the planner frees with NaN after its last
+     * reader, so a tensor read after its memory was reused shows up as NaN
+     * in the logits. Also set by ERG_DEBUG_POISON=1. */
+    bool poison_freed;
 } erg_session_options;
 
 /* Defaults: every field zero, struct_size set. Works in C and C++. */
@@ -444,6 +481,12 @@ typedef struct erg_session_stats {
     double simulated_seconds;
     double simulated_joules;
     bool partly_simulated;
+    /* Activation memory of the last run's plan, next to what one buffer per
+     * tensor would need and the liveness lower bound (the most bytes alive
+     * at one step); and the fusion passes' rewrites (0 with no_fusion). */
+    uint64_t activation_naive_bytes;
+    uint64_t activation_lower_bound_bytes;
+    uint32_t n_fused;
 } erg_session_stats;
 
 ERG_API erg_status erg_session_get_stats(const erg_session *session, erg_session_stats *stats);

@@ -33,7 +33,7 @@ typedef struct sim_profile {
  * values are kept one per byte, counted as half a byte), one scale per row. */
 typedef struct sim_weights {
     struct sim_weights *next;
-    const void *source;     /* the host data it was made from */
+    const void *source;     /* the host data it was made from; NULL if read from a blob */
     uint64_t hash;          /* of those bytes */
     int64_t k, n;
     uint32_t gguf_type, dtype;
@@ -108,6 +108,11 @@ erg_plugin_result sim_compile(erg_plugin_device *dev, const erg_plugin_graph *g,
                               erg_plugin_compiled **out, erg_plugin_compile_stats *stats,
                               char *err);
 void sim_compiled_free(erg_plugin_compiled *c);
+/* Compiled graphs as bytes (erg caches them) and back. */
+erg_plugin_result sim_serialize(const erg_plugin_compiled *c, void *buf, size_t cap,
+                                size_t *size, char *err);
+erg_plugin_result sim_deserialize(erg_plugin_device *dev, const void *buf, size_t size,
+                                  erg_plugin_compiled **out, char *err);
 
 /* The performance model. */
 double sim_matmul_seconds(const sim_profile *p, const erg_plugin_device *dev, int64_t k,

@@ -23,9 +23,11 @@ static uint64_t content_hash(const void *data, size_t n) {
     return h;
 }
 
+/* A matrix read back from a blob has no host source: its bytes' hash and
+ * shape identify it. */
 static bool same(const sim_weights *w, const erg_plugin_tensor *t, uint64_t hash) {
-    return w->source == t->data && w->hash == hash && w->k == t->ne[0] && w->n == t->ne[1] &&
-           w->dtype == (uint32_t)t->dtype && w->gguf_type == t->gguf_type;
+    return (w->source == t->data || !w->source) && w->hash == hash && w->k == t->ne[0] &&
+           w->n == t->ne[1] && w->dtype == (uint32_t)t->dtype && w->gguf_type == t->gguf_type;
 }
 
 static uint32_t row_type(const erg_plugin_tensor *t) {

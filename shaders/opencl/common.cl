@@ -40,6 +40,21 @@ void store_bf16(__global uchar *p, float v) {
     *(__global ushort *)p = h;
 }
 
+/* Codes of the types a kernel writes (erg_dtype). */
+#define DT_F32 0
+#define DT_F16 1
+#define DT_BF16 30
+
+/* Stores v at p as F32, F16 or BF16, rounding to nearest even. */
+void store_as(__global uchar *p, float v, int type) {
+    if (type == DT_F16)
+        vstore_half_rte(v, 0, (__global half *)p);
+    else if (type == DT_BF16)
+        store_bf16(p, v);
+    else
+        *(__global float *)p = v;
+}
+
 /* The address of row (i1, i2, i3) of a tensor. */
 __global const uchar *row_at(__global const uchar *base, long4 nb, long i1, long i2, long i3) {
     return base + i1 * nb.s1 + i2 * nb.s2 + i3 * nb.s3;
@@ -52,6 +67,13 @@ __global uchar *row_at_w(__global uchar *base, long4 nb, long i1, long i2, long 
 /* Row r of a tensor of shape ne, as (i1, i2, i3). */
 long4 row_index(long r, long4 ne) {
     return (long4)(0, r % ne.s1, (r / ne.s1) % ne.s2, r / (ne.s1 * ne.s2));
+}
+
+/* The sum of the lanes of a float8. */
+float hsum8(float8 a) {
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
 }
 
 /* The sum of every work-item's v, returned to all of them. scratch holds

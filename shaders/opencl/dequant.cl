@@ -19,6 +19,21 @@
 #define FOR_EACH_WEIGHT_TYPE(F) \
     F(f32) F(f16) F(bf16) F(q4_0) F(q4_1) F(q5_0) F(q5_1) F(q8_0) F(q4_k) F(q5_k) F(q6_k)
 
+/* PARTIAL_<type>: whether a row may end inside a chunk. Quantized rows are
+ * whole blocks of 32 or 256, so their kernels leave the partial-chunk code
+ * out (it would only cost compile time). */
+#define PARTIAL_f32 1
+#define PARTIAL_f16 1
+#define PARTIAL_bf16 1
+#define PARTIAL_q4_0 0
+#define PARTIAL_q4_1 0
+#define PARTIAL_q5_0 0
+#define PARTIAL_q5_1 0
+#define PARTIAL_q8_0 0
+#define PARTIAL_q4_k 0
+#define PARTIAL_q5_k 0
+#define PARTIAL_q6_k 0
+
 /* The decoders are inlined wherever the compiler allows: their chunk would
  * otherwise go through memory at every call. */
 #ifdef __clang__

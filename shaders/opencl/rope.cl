@@ -3,7 +3,9 @@
  * pair j of token t turns by theta = pos[t] * freq_scale * base^(-2j/n_dims)
  * (divided by factor j when freq factors are given). NORMAL rotates
  * (x[2j], x[2j+1]), NEOX (x[j], x[j + n_dims/2]); elements past n_dims are
- * copied. One work-group per row (head, token); NDRange (LWS * rows).
+ * copied. y is F32, or for ROPE_STORE F32, F16 or BF16 (y_type: the
+ * KV-cache write). One work-group per row (head, token); NDRange
+ * (LWS * rows).
  *
  * Angles reach thousands of radians, where a float is off by 1e-4 rad: theta
  * is kept as a float-float pair (hi + lo, about 44 bits) from the position
@@ -85,10 +87,11 @@ float ff_reduce_2pi(float2 theta) {
 KERNEL void k_rope(__global const uchar *x, ulong x_off, long4 x_nb, __global const uchar *pos,
                    ulong pos_off, long pos_nb0, __global const uchar *ff, ulong ff_off,
                    int has_factors, __global uchar *y, ulong y_off, long4 y_nb, long4 ne,
-                   int n_dims, int neox, float2 theta_scale, float freq_scale) {
+                   int y_type, int n_dims, int neox, float2 theta_scale, float freq_scale) {
     long4 i = row_index(get_group_id(0), ne);
     __global const float *xr = (__global const float *)row_at(x + x_off, x_nb, i.s1, i.s2, i.s3);
-    __global float *yr = (__global float *)row_at_w(y + y_off, y_nb, i.s1, i.s2, i.s3);
+    __global uchar *yr = row_at_w(y + y_off, y_nb, i.s1, i.s2, i.s3);
+    long ys = y_nb.s0;
     int p = *(__global const int *)(pos + pos_off + i.s2 * pos_nb0);
     /* p * freq_scale, exactly */
     float pf = (float)p * freq_scale;
@@ -102,9 +105,9 @@ KERNEL void k_rope(__global const uchar *x, ulong x_off, long4 x_nb, __global co
         float c = cos(a), s = sin(a);
         int i0 = neox ? j : 2 * j, i1 = neox ? j + half_ : 2 * j + 1;
         float x0 = xr[i0], x1 = xr[i1];
-        yr[i0] = x0 * c - x1 * s;
-        yr[i1] = x0 * s + x1 * c;
+        store_as(yr + i0 * ys, x0 * c - x1 * s, y_type);
+        store_as(yr + i1 * ys, x0 * s + x1 * c, y_type);
     }
     for (long k = n_dims + get_local_id(0); k < ne.s0; k += LWS)
-        yr[k] = xr[k];
+        store_as(yr + k * ys, xr[k], y_type);
 }

@@ -1,7 +1,8 @@
 // common.glsl: what every erg compute shader shares: the four bindings
 // (sources 0-2 and the result, as 32-bit words), the push-constant structs,
-// byte-addressed reads that need no 8/16-bit storage feature, and the linear
-// workgroup index over a 2D grid.
+// byte-addressed reads and F32/F16/BF16 stores that need no 8/16-bit storage
+// feature, and the linear workgroup index over a 2D grid. (Weights are read
+// through dequant.glsl.)
 #extension GL_GOOGLE_include_directive : require
 
 #include "push.h"
@@ -13,22 +14,13 @@ layout(std430, set = 0, binding = 3) buffer Dst { uint dst[]; };
 
 uint group_index() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }
 
-// Reads from binding 0 at any byte offset (quantised blocks are 2-byte aligned).
-uint src0_u8(uint byte_off) { return (src0[byte_off >> 2] >> ((byte_off & 3u) * 8u)) & 0xFFu; }
-uint src0_u16(uint byte_off) {  // byte_off even
-    return (src0[byte_off >> 2] >> ((byte_off & 2u) * 8u)) & 0xFFFFu;
-}
-uint src0_u32(uint byte_off) {  // byte_off even
-    if ((byte_off & 3u) == 0u)
-        return src0[byte_off >> 2];
-    return src0_u16(byte_off) | (src0_u16(byte_off + 2u) << 16);
-}
-float src0_f16(uint byte_off) { return unpackHalf2x16(src0_u16(byte_off)).x; }
-float src0_bf16(uint byte_off) { return uintBitsToFloat(src0_u16(byte_off) << 16); }
 float src0_f32(uint byte_off) { return uintBitsToFloat(src0[byte_off >> 2]); }
 float src1_f32(uint byte_off) { return uintBitsToFloat(src1[byte_off >> 2]); }
 float src2_f32(uint byte_off) { return uintBitsToFloat(src2[byte_off >> 2]); }
 int src1_i32(uint byte_off) { return int(src1[byte_off >> 2]); }
+// F16 at an even byte: unpackHalf2x16 reads the low half of the shifted word.
+float src1_f16(uint b) { return unpackHalf2x16(src1[b >> 2] >> ((b & 2u) * 8u)).x; }
+float src2_f16(uint b) { return unpackHalf2x16(src2[b >> 2] >> ((b & 2u) * 8u)).x; }
 
 void dst_f32(uint byte_off, float v) { dst[byte_off >> 2] = floatBitsToUint(v); }
 
@@ -73,6 +65,17 @@ uint f32_to_bf16_bits(float f) {
         return (x >> 16) | 0x40u;
     x += 0x7fffu + ((x >> 16) & 1u);
     return x >> 16;
+}
+
+// A result element of type DT_* at byte_off.
+const uint DT_F32 = 0u, DT_F16 = 1u, DT_BF16 = 2u;
+void dst_store(uint dt, uint byte_off, float v) {
+    if (dt == DT_F16)
+        dst_u16(byte_off, f32_to_f16_bits(v));
+    else if (dt == DT_BF16)
+        dst_u16(byte_off, f32_to_bf16_bits(v));
+    else
+        dst_f32(byte_off, v);
 }
 
 // Linear element e of a shape ne as (i0, i1, i2, i3).

@@ -10,9 +10,11 @@
 // added: with USE_SUBGROUPS by subgroupAdd, then through shared memory only
 // where the workgroup holds more than one subgroup; without, by a
 // shared-memory tree. Several sets (LANES < WG) need the workgroup to be one
-// subgroup with USE_SUBGROUPS.
+// subgroup with USE_SUBGROUPS. MATMUL_SWIGLU streams the same rows of the up
+// weights (binding 2) beside the gate's, against the same activation loads,
+// into a second set of sums.
 // Specialisation constants: 0 WG (a power of two), 1 ROWS, 2 COLS, 3 LANES
-// (a power of two dividing WG).
+// (a power of two dividing WG), 4 SWIGLU (matmul_epilogue.glsl).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #ifdef USE_SUBGROUPS
@@ -26,15 +28,20 @@ layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const uint ROWS = 2;
 layout(constant_id = 2) const uint COLS = 1;
 layout(constant_id = 3) const uint LANES = 64;
+layout(constant_id = 4) const bool SWIGLU = false;
 layout(local_size_x_id = 0) in;
 
 layout(push_constant) uniform PC { erg_vk_push_matmul p; };
 
+#include "matmul_epilogue.glsl"
+
 const uint SETS = WG / LANES;
 const uint OUT = ROWS * COLS;
+// Sums: output o of the gate (or only) product at o, of the up product at OUT + o.
+const uint SUMS = OUT * PRODS;
 
-// Partial sums: output o of thread (or subgroup) t at red[o * WG + t].
-shared float red[OUT * WG];
+// Partial sums: sum o of thread (or subgroup) t at red[o * WG + t].
+shared float red[SUMS * WG];
 
 vec4 x4(uint o) { return vec4(src1_f32(o), src1_f32(o + 4u), src1_f32(o + 8u), src1_f32(o + 12u)); }
 
@@ -50,26 +57,33 @@ void main() {
         return;
 
     // Rows past N repeat row N-1 and columns past M column M-1: neither is written.
-    uint w_base = p.off_w + (b2 / (p.x_ne2 / p.w_ne2)) * p.nb_w2 + (b3 / (p.x_ne3 / p.w_ne3)) * p.nb_w3;
-    uint rows[ROWS];
-    [[unroll]] for (uint r = 0u; r < ROWS; r++)
+    uint wb2 = b2 / (p.x_ne2 / p.w_ne2), wb3 = b3 / (p.x_ne3 / p.w_ne3);
+    uint w_base = p.off_w + wb2 * p.nb_w2 + wb3 * p.nb_w3;
+    uint u_base = p.off_c + wb2 * p.nb_c2 + wb3 * p.nb_c3;
+    uint rows[ROWS], up_rows[ROWS];
+    [[unroll]] for (uint r = 0u; r < ROWS; r++) {
         rows[r] = w_base + min(n0 + r, p.N - 1u) * p.nb_w1;
+        up_rows[r] = u_base + min(n0 + r, p.N - 1u) * p.nb_c1;
+    }
     uint x_base = p.off_x + b2 * p.nb_x2 + b3 * p.nb_x3;
     uint cols[COLS];
     [[unroll]] for (uint c = 0u; c < COLS; c++)
         cols[c] = x_base + min(m0 + c, p.M - 1u) * p.nb_x1;
 
-    float acc[OUT];
-    [[unroll]] for (uint o = 0u; o < OUT; o++)
+    float acc[SUMS];
+    [[unroll]] for (uint o = 0u; o < SUMS; o++)
         acc[o] = 0.0;
 
     uint n_blocks = p.K / WT_BLOCK;
     for (uint i = lane; i < n_blocks * WT_UNITS; i += LANES) {
         uint b = i / WT_UNITS, u = i % WT_UNITS;
         uint xk = 4u * (b * WT_BLOCK + u * WT_UNIT_K);
-        wt_unit units[ROWS];
-        [[unroll]] for (uint r = 0u; r < ROWS; r++)
-            units[r] = wt_load(rows[r] + b * WT_BLOCK_BYTES, u);
+        wt_unit units[ROWS], ups[ROWS];
+        [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+            units[r] = wt_load(false, rows[r] + b * WT_BLOCK_BYTES, u);
+            if (SWIGLU)
+                ups[r] = wt_load(true, up_rows[r] + b * WT_BLOCK_BYTES, u);
+        }
         [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++) {
             vec4 x[COLS];
             [[unroll]] for (uint c = 0u; c < COLS; c++)
@@ -78,6 +92,11 @@ void main() {
                 vec4 w = wt_vec(units[r], u, j);
                 [[unroll]] for (uint c = 0u; c < COLS; c++)
                     acc[r * COLS + c] += dot(w, x[c]);
+                if (SWIGLU) {
+                    vec4 wu = wt_vec(ups[r], u, j);
+                    [[unroll]] for (uint c = 0u; c < COLS; c++)
+                        acc[OUT + r * COLS + c] += dot(wu, x[c]);
+                }
             }
         }
     }
@@ -85,29 +104,32 @@ void main() {
     for (uint k = n_blocks * WT_BLOCK + lane; k < p.K; k += LANES) {
         [[unroll]] for (uint c = 0u; c < COLS; c++) {
             float xv = src1_f32(cols[c] + 4u * k);
-            [[unroll]] for (uint r = 0u; r < ROWS; r++)
-                acc[r * COLS + c] += wt_get1(rows[r], k) * xv;
+            [[unroll]] for (uint r = 0u; r < ROWS; r++) {
+                acc[r * COLS + c] += wt_get1(false, rows[r], k) * xv;
+                if (SWIGLU)
+                    acc[OUT + r * COLS + c] += wt_get1(true, up_rows[r], k) * xv;
+            }
         }
     }
 #endif
 
     uint d_base = p.off_d + 4u * n0 + m0 * p.nb_d1 + b2 * p.nb_d2 + b3 * p.nb_d3;
 #ifdef USE_SUBGROUPS
-    [[unroll]] for (uint o = 0u; o < OUT; o++)
+    [[unroll]] for (uint o = 0u; o < SUMS; o++)
         acc[o] = subgroupAdd(acc[o]);
     if (subgroupElect()) {
-        [[unroll]] for (uint o = 0u; o < OUT; o++)
+        [[unroll]] for (uint o = 0u; o < SUMS; o++)
             red[o * WG + gl_SubgroupID] = acc[o];
     }
     barrier();
     uint parts = gl_NumSubgroups;
 #else
-    [[unroll]] for (uint o = 0u; o < OUT; o++)
+    [[unroll]] for (uint o = 0u; o < SUMS; o++)
         red[o * WG + tid] = acc[o];
     barrier();
     for (uint s = WG / 2u; s > 0u; s >>= 1) {
         if (tid < s) {
-            [[unroll]] for (uint o = 0u; o < OUT; o++)
+            [[unroll]] for (uint o = 0u; o < SUMS; o++)
                 red[o * WG + tid] += red[o * WG + tid + s];
         }
         barrier();
@@ -118,10 +140,13 @@ void main() {
     for (uint o = tid; o < OUT; o += WG) {
         uint r = o / COLS, c = o % COLS;
         if (n0 + r < p.N && m0 + c < p.M) {
-            float sum = 0.0;
-            for (uint t = 0u; t < parts; t++)
+            float sum = 0.0, up = 0.0;
+            for (uint t = 0u; t < parts; t++) {
                 sum += red[o * WG + t];
-            dst_f32(d_base + 4u * r + c * p.nb_d1, sum);
+                if (SWIGLU)
+                    up += red[(OUT + o) * WG + t];
+            }
+            dst_f32(d_base + 4u * r + c * p.nb_d1, epilogue(sum, up, n0 + r, m0 + c, b2, b3));
         }
     }
 }

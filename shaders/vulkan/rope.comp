@@ -2,12 +2,18 @@
 // ROPE: one invocation per rotated pair (and per copied element past
 // n_dims). Angles need more than float precision at large positions, so
 // where the device has 64-bit floats (USE_FP64) theta is formed and reduced
-// modulo 2 pi in double before the float sin/cos.
+// modulo 2 pi in double before the float sin/cos. ROPE_STORE writes the
+// result converted to its destination's type (a KV-cache view) in the same
+// pass.
+// Specialisation constant: 0 DT, the result's type (DT_* of common.glsl).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
 layout(local_size_x = 128) in;
+layout(constant_id = 0) const uint DT = DT_F32;
 layout(push_constant) uniform PC { erg_vk_push_rope p; };
+
+const uint DT_BYTES = DT == DT_F32 ? 4u : 2u;
 
 #ifdef USE_FP64
 #define real double
@@ -40,7 +46,7 @@ void main() {
     uint d = p.off_d + i1 * p.nb_d1 + i2 * p.nb_d2 + i3 * p.nb_d3;
     if (k >= half_) { // past the rotated dims: copied
         uint c = p.n_dims + (k - half_);
-        dst_f32(d + c * 4u, src0_f32(a + c * 4u));
+        dst_store(DT, d + c * DT_BYTES, src0_f32(a + c * 4u));
         return;
     }
     uint j = k;
@@ -54,6 +60,6 @@ void main() {
     uint p0 = p.mode == MODE_NEOX ? j : 2u * j;
     uint p1 = p.mode == MODE_NEOX ? j + half_ : 2u * j + 1u;
     float x0 = src0_f32(a + p0 * 4u), x1 = src0_f32(a + p1 * 4u);
-    dst_f32(d + p0 * 4u, x0 * c - x1 * s);
-    dst_f32(d + p1 * 4u, x0 * s + x1 * c);
+    dst_store(DT, d + p0 * DT_BYTES, x0 * c - x1 * s);
+    dst_store(DT, d + p1 * DT_BYTES, x0 * s + x1 * c);
 }

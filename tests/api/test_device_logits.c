@@ -1,8 +1,11 @@
 /*
- * End to end on a GPU backend (argv[1]: "vulkan", "opencl"): tiny llama and
- * qwen3 models of every weight type give, on device 0 of the backend, the
- * logits the CPU gives with reference math (F32 activations, exact
- * dequantisation), for a prefill and for decode steps over the KV cache.
+ * End to end on a backend (argv[1]: "cpu", "vulkan", "opencl"): tiny llama
+ * and qwen3 models of every weight type give, on device 0 of the backend,
+ * the logits the CPU gives with reference math (F32 activations, exact
+ * dequantisation) on the unfused graph, for a prefill and for decode steps
+ * over the KV cache. For four weight types the device's fused graph is also
+ * checked against its unfused one, and against a run that poisons freed
+ * memory with NaN (bit-identical logits).
  *
  * Bound: normalised error ||gpu - cpu|| / ||cpu|| <= 1e-3 over all logits of
  * a step. Both sides compute in F32 from the same dequantised weights, so
@@ -45,12 +48,17 @@ static double nerr(const float *got, const float *want, size_t n) {
     return w > 0 ? sqrt(e / w) : sqrt(e);
 }
 
+/* How a run differs from the default. */
+enum { RUN_DEFAULT = 0, RUN_REFERENCE = 1, RUN_NO_FUSION = 2, RUN_POISON = 4 };
+
 /* The logits of a prefill (all positions) then of each decode step. */
-static bool run(erg_model *m, const char *device, bool ref, size_t nv, float *out) {
+static bool run(erg_model *m, const char *device, int how, size_t nv, float *out) {
     erg_session_options so = ERG_SESSION_OPTIONS_INIT;
     so.device = device;
     so.n_ctx = 32;
-    so.reference_math = ref;
+    so.reference_math = how & RUN_REFERENCE;
+    so.no_fusion = how & RUN_NO_FUSION;
+    so.poison_freed = how & RUN_POISON;
     erg_session *s = NULL;
     erg_status st = erg_session_create(m, &so, &s);
     if (st != ERG_OK) {
@@ -67,6 +75,42 @@ static bool run(erg_model *m, const char *device, bool ref, size_t nv, float *ou
     return st == ERG_OK;
 }
 
+static double worst_error(const float *got, const float *want, size_t nv) {
+    double worst = 0;
+    for (int step = 0; step <= N_DECODE; step++) {
+        size_t off = step == 0 ? 0 : (N_PREFILL + step - 1) * nv;
+        size_t len = step == 0 ? N_PREFILL * nv : nv;
+        worst = fmax(worst, nerr(got + off, want + off, len));
+    }
+    return worst;
+}
+
+/* The same device without fusion gives the same logits within the bound,
+ * and with freed memory poisoned exactly the same logits (a read of memory
+ * after its reuse would show as NaN or a change). */
+static void check_fusion_and_poison(erg_model *m, const char *device, int how, size_t nv,
+                                    const float *fused, const char *label) {
+    size_t n = (N_PREFILL + N_DECODE) * nv;
+    float *other = malloc(n * sizeof *other);
+    CHECK(other && run(m, device, how | RUN_NO_FUSION, nv, other));
+    if (other) {
+        double e = worst_error(fused, other, nv);
+        CHECK_MSG(e <= MAX_NERR, "%s: fused vs unfused normalised error %.3g > %g", label, e,
+                  MAX_NERR);
+        printf("%s: fused vs unfused %.2e\n", label, e);
+    }
+    CHECK(other && run(m, device, how | RUN_POISON, nv, other));
+    if (other) {
+        size_t nan = 0;
+        for (size_t i = 0; i < n; i++)
+            nan += isnan(other[i]);
+        CHECK_MSG(nan == 0 && memcmp(fused, other, n * sizeof *other) == 0,
+                  "%s: with freed memory poisoned: %zu NaN, logits %s", label, nan,
+                  memcmp(fused, other, n * sizeof *other) ? "differ" : "equal");
+    }
+    free(other);
+}
+
 static void check(erg_runtime *rt, const char *device, erg_arch arch, erg_ftype ftype) {
     char path[256];
     if (!test_make_model(arch, ftype, 11, path, sizeof path)) {
@@ -79,22 +123,23 @@ static void check(erg_runtime *rt, const char *device, erg_arch arch, erg_ftype 
     CHECK_STATUS(erg_model_get_info(m, &mi), ERG_OK);
     size_t nv = mi.n_vocab, n = (N_PREFILL + N_DECODE) * nv;
     float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-    bool ok = want && got && run(m, "cpu", true, nv, want) && run(m, device, false, nv, got);
+    /* The CPU is held to its reference math (its default math rounds
+     * activations to 8 bits); GPU backends always compute in F32. */
+    int how = strcmp(device, "cpu") == 0 ? RUN_REFERENCE : RUN_DEFAULT;
+    bool ok = want && got && run(m, "cpu", RUN_REFERENCE | RUN_NO_FUSION, nv, want) &&
+              run(m, device, how, nv, got);
     CHECK(ok);
     if (ok) {
-        double worst = 0;
-        for (int step = 0; step <= N_DECODE; step++) {
-            size_t off = step == 0 ? 0 : (N_PREFILL + step - 1) * nv;
-            size_t len = step == 0 ? N_PREFILL * nv : nv;
-            double e = nerr(got + off, want + off, len);
-            worst = fmax(worst, e);
-            if (!(e <= MAX_NERR))
-                printf("FAIL %s %s ftype %d step %d: normalised error %.3g > %g\n", device,
-                       mi.architecture, (int)ftype, step, e, MAX_NERR);
-            CHECK(e <= MAX_NERR);
-        }
+        double worst = worst_error(got, want, nv);
+        CHECK_MSG(worst <= MAX_NERR, "%s %s ftype %d: normalised error %.3g > %g", device,
+                  mi.architecture, (int)ftype, worst, MAX_NERR);
         printf("%s %s ftype %2d: worst normalised error %.2e\n", device, mi.architecture,
                (int)ftype, worst);
+        char label[96];
+        snprintf(label, sizeof label, "%s %s ftype %d", device, mi.architecture, (int)ftype);
+        if (ftype == ERG_FTYPE_MOSTLY_Q4_0 || ftype == ERG_FTYPE_MOSTLY_Q8_0 ||
+            ftype == ERG_FTYPE_MOSTLY_F16 || ftype == ERG_FTYPE_MOSTLY_Q4_K_M)
+            check_fusion_and_poison(m, device, how, nv, got, label);
     }
     free(want);
     free(got);

@@ -481,4 +481,5 @@ void conf_run_all(conf_target *t, conf_stats *st) {
     softmax_cases(t, st);
     cpy_cases(t, st);
     multi_node_cases(t, st);
+    conf_run_fused(t, st);
 }

@@ -147,9 +147,16 @@ static erg_status prepare_exec(const conf_case *c, conf_target *t, bool referenc
                                      l->nb[1], false};
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
-        const erg_tensor *w = &g->tensors[g->nodes[i].src[0]];
-        if (g->nodes[i].op == ERG_OP_MATMUL && w->kind == ERG_TENSOR_WEIGHT)
-            descs[w->ext_id].matmul = true;
+        const erg_node *n = &g->nodes[i];
+        if (n->op != ERG_OP_MATMUL && n->op != ERG_OP_MATMUL_ADD && n->op != ERG_OP_MATMUL_SWIGLU)
+            continue;
+        /* src0, and MATMUL_SWIGLU's up weight (src2) */
+        int32_t mats[2] = {n->src[0], n->op == ERG_OP_MATMUL_SWIGLU ? n->src[2] : n->src[0]};
+        for (int m = 0; m < 2; m++) {
+            const erg_tensor *w = &g->tensors[mats[m]];
+            if (w->kind == ERG_TENSOR_WEIGHT)
+                descs[w->ext_id].matmul = true;
+        }
     }
     size_t bytes = 0;
     if (t->backend->weights_prepare)

@@ -55,4 +55,7 @@ int case_check(conf_case *c, conf_target *t, bool reference_math, int32_t out, c
 int case_check_dot(conf_case *c, conf_target *t, bool reference_math, int32_t out,
                    const double *ref, const double *bound, const double *rss, double tol);
 
+/* The cases of the fused ops (cases_fused.c), part of conf_run_all. */
+void conf_run_fused(conf_target *t, conf_stats *st);
+
 #endif

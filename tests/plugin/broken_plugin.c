@@ -7,7 +7,10 @@
  *   BROKEN_ZERO_PROBE   probe says 0: unusable here
  *   BROKEN_SMALL_STRUCT a function table smaller than ABI 1.0's
  *   BROKEN_REFUSES      the entry point returns NULL
- *   (none)              loads; supports ADD, then fails to execute it
+ *   (none)              loads; supports ADD, then fails to execute it; MUL
+ *                       and SCALE only within batch limits
+ * and, built with CLAIM_BUS_PATH, a plugin whose device says it drives the
+ * intel_vpu device at that bus path (for `erg devices` over a fake tree).
  */
 #include "erg/erg_plugin.h"
 
@@ -41,6 +44,10 @@ static erg_plugin_result device_info(uint32_t index, erg_plugin_device_info *inf
     snprintf(info->name, sizeof info->name, "broken0");
     snprintf(info->description, sizeof info->description, "a plugin that fails to execute");
     info->type = ERG_PLUGIN_DEVICE_OTHER;
+#ifdef CLAIM_BUS_PATH
+    snprintf(info->driver, sizeof info->driver, "intel_vpu");
+    snprintf(info->bus_path, sizeof info->bus_path, "%s", CLAIM_BUS_PATH);
+#endif
     return ERG_PLUGIN_OK;
 }
 
@@ -57,7 +64,14 @@ static void device_close(erg_plugin_device *d) { (void)d; }
 static erg_plugin_result op_support(erg_plugin_device *d, const erg_plugin_graph *g,
                                     erg_plugin_support *out) {
     (void)d;
-    out->verdict = g->ops[0].kind == ERG_PLUGIN_OP_ADD ? ERG_PLUGIN_YES : ERG_PLUGIN_NO;
+    erg_plugin_op_kind k = g->ops[0].kind;
+    out->verdict = k == ERG_PLUGIN_OP_ADD || k == ERG_PLUGIN_OP_MUL || k == ERG_PLUGIN_OP_SCALE
+                       ? ERG_PLUGIN_YES
+                       : ERG_PLUGIN_NO;
+    /* Limits the host must honour: MUL pays off from 4 rows, SCALE takes at
+     * most 2 rows per execute. */
+    out->min_batch = k == ERG_PLUGIN_OP_MUL ? 4 : 0;
+    out->max_batch = k == ERG_PLUGIN_OP_SCALE ? 2 : 0;
     return ERG_PLUGIN_OK;
 }
 #endif

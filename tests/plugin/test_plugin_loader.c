@@ -3,7 +3,8 @@
  * test suite (broken_plugin.c): wrong major version, missing entry symbol, a
  * NULL required function, a zero probe, a too-small function table, an
  * entry point that refuses the host's version, and a plugin that says it
- * supports ADD and then fails to execute it. Each fails cleanly with one
+ * supports ADD and then fails to execute it (and whose batch limits on MUL
+ * and SCALE the host must honour). Each fails cleanly with one
  * sentence naming the problem (and both versions where versions differ).
  */
 #include "backends/plugin/plugin_backend.h"
@@ -45,6 +46,33 @@ static void test_refusals(void) {
     expect_refused("does-not-exist", "cannot load", NULL);
 }
 
+/* op_support's batch limits: a node outside them is not supported, and the
+ * reason carries the plugin's numbers. */
+static void check_batch_limits(const erg_backend *b, erg_backend_device *dev) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int64_t one_row[2] = {8, 1}, four_rows[2] = {8, 4};
+    int32_t x1 = erg_gb_input(&g, "x1", ERG_DT_F32, 2, one_row);
+    int32_t x4 = erg_gb_input(&g, "x4", ERG_DT_F32, 2, four_rows);
+    erg_gb_mul(&g, x1, x1);   /* 1 row: under MUL's min_batch of 4 */
+    erg_gb_mul(&g, x4, x4);   /* 4 rows */
+    erg_gb_scale(&g, x1, 2);  /* 1 row */
+    erg_gb_scale(&g, x4, 2);  /* 4 rows: over SCALE's max_batch of 2 */
+    CHECK(g.status == ERG_OK && g.n_nodes == 4);
+    erg_diag why = {{0}};
+    if (g.status != ERG_OK || g.n_nodes != 4) {
+        erg_graph_free(&g);
+        return;
+    }
+    CHECK(!b->supports_node(dev, &g, &g.nodes[0], &why));
+    CHECK(strstr(why.msg, "1 rows: the plugin pays off from 4 rows") != NULL);
+    CHECK(b->supports_node(dev, &g, &g.nodes[1], &why));
+    CHECK(b->supports_node(dev, &g, &g.nodes[2], &why));
+    CHECK(!b->supports_node(dev, &g, &g.nodes[3], &why));
+    CHECK(strstr(why.msg, "4 rows: the plugin takes at most 2 per execute") != NULL);
+    erg_graph_free(&g);
+}
+
 /* A supported op that then fails: the execute reports the plugin's reason. */
 static void test_execute_failure(void) {
     char path[4096];
@@ -74,6 +102,7 @@ static void test_execute_failure(void) {
     CHECK(b->supports_node(dev, &g, &g.nodes[0], &diag));
     CHECK(!b->supports_node(dev, &g, &g.nodes[1], &diag));
     (void)z;
+    check_batch_limits(b, dev);
     g.n_nodes = 1; /* the ADD alone */
     erg_memory_plan plan;
     erg_memory_plan_init(&plan, NULL);

@@ -105,7 +105,9 @@ static void check_plan(const erg_graph *g) {
                 continue;
             size_t b0 = p.offset[b], b1 = b0 + erg_tensor_nbytes(&g->tensors[b]);
             bool live_together = first[a] <= last[b] && first[b] <= last[a];
-            if (live_together && a0 < b1 && b0 < a1)
+            /* A result computed in place shares its source's bytes by design. */
+            bool in_place = p.inplace_of[a] == (int32_t)b || p.inplace_of[b] == (int32_t)a;
+            if (live_together && !in_place && a0 < b1 && b0 < a1)
                 overlaps++;
         }
     }

@@ -1,0 +1,65 @@
+# erg bench on the CPU with a tiny model: --compare-fusion prints fused and
+# unfused side by side (table and JSON); the plain table has the activation
+# column; --no-fusion reaches the sessions; erg eval takes --no-fusion.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+set(model ${WORK}/tiny.gguf)
+make_tiny_model(${model})
+set(bench bench -m ${model} -p 16 -n 4 -r 2 -t 2 --devices cpu)
+
+erg_run(table err 0 ${bench} --compare-fusion)
+message("${table}")
+expect_match("${table}" "\\| t/s fused \\| +unfused \\| +speed \\| disp/tok \\| +unfused \\| +cut \\|"
+             "comparison header")
+foreach(test pp16 tg4)
+  expect_match("${table}"
+               "\\| cpu +\\| ${test} +\\| +[0-9.]+ \\| +[0-9.]+ \\| +[0-9.]+x \\| +[0-9.]+ \\| +[0-9.]+ \\| +-?[0-9]+% \\| +[0-9.]+ \\| +[0-9.]+ \\| +[0-9.]+ \\| +[0-9.]+ \\| +[0-9.]+ \\| +[0-9.]+ \\|"
+               "comparison row ${test}")
+endforeach()
+
+erg_run(json err 0 ${bench} --compare-fusion -o json)
+string(JSON n LENGTH "${json}")
+if(NOT n EQUAL 2)
+  message(FATAL_ERROR "--compare-fusion -o json: ${n} entries, expected 2 (pp16, tg4)\n${json}")
+endif()
+foreach(i 0 1)
+  string(JSON test GET "${json}" ${i} test)
+  string(JSON fused GET "${json}" ${i} fused fusion)
+  string(JSON unfused GET "${json}" ${i} unfused fusion)
+  string(JSON n_fused GET "${json}" ${i} unfused n_fused)
+  if(NOT fused STREQUAL "ON" OR NOT unfused STREQUAL "OFF" OR NOT n_fused EQUAL 0)
+    message(FATAL_ERROR "${test}: fusion flags ${fused}/${unfused}, unfused n_fused ${n_fused}")
+  endif()
+  foreach(v fused unfused)
+    string(JSON arena GET "${json}" ${i} ${v} activation_bytes)
+    string(JSON naive GET "${json}" ${i} ${v} activation_naive_bytes)
+    string(JSON bound GET "${json}" ${i} ${v} activation_lower_bound_bytes)
+    # The plan lies between the liveness bound and one buffer per tensor.
+    if(NOT arena GREATER 0 OR arena GREATER naive OR arena LESS bound)
+      message(FATAL_ERROR "${test} ${v}: arena ${arena}, naive ${naive}, bound ${bound}")
+    endif()
+  endforeach()
+  string(JSON disp_f GET "${json}" ${i} fused dispatches_per_token)
+  string(JSON disp_u GET "${json}" ${i} unfused dispatches_per_token)
+  if(disp_f GREATER disp_u)
+    message(FATAL_ERROR "${test}: fusion launches more kernels (${disp_f} > ${disp_u})")
+  endif()
+  foreach(key speedup dispatch_cut arena_over_naive arena_over_lower_bound)
+    string(JSON value GET "${json}" ${i} ${key})
+  endforeach()
+endforeach()
+
+erg_run(plain err 0 ${bench} --no-fusion)
+expect_match("${plain}" "\\| +host us \\| +act MiB \\|" "act MiB column")
+expect_match("${plain}" "act MiB: [^\n]*without fusion" "act MiB footnote")
+erg_run(json err 0 ${bench} --no-fusion -o json)
+string(JSON fusion GET "${json}" 0 fusion)
+string(JSON n_fused GET "${json}" 0 n_fused)
+if(NOT fusion STREQUAL "OFF" OR NOT n_fused EQUAL 0)
+  message(FATAL_ERROR "--no-fusion: fusion ${fusion}, n_fused ${n_fused}")
+endif()
+
+erg_run(out err 2 ${bench} --no-fusion --compare-fusion)
+expect_match("${err}" "drop --no-fusion" "--no-fusion with --compare-fusion")
+
+erg_run(out err 0 eval -m ${model} --tokens 1,2,3 --device cpu --no-fusion)
+expect_match("${out}" "argmax [0-9]+" "eval --no-fusion")

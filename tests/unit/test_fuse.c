@@ -1,0 +1,247 @@
+/* The fusion passes: each fires on its pattern and leaves near misses
+ * alone (a second reader, an output, mismatched operands, a device that
+ * lacks the fused op), and on real model graphs they cut the nodes per
+ * layer as expected while the graph stays valid. Numerical equality of fused
+ * and unfused ops is the conformance suite's job (every backend). */
+#include "tests/support/test_models.h"
+#include "tests/test.h"
+
+#include "graph/builder.h"
+#include "graph/fuse.h"
+#include "graph/validate.h"
+#include "model/build_graph.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int count_op(const erg_graph *g, erg_op op) {
+    int n = 0;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        n += g->nodes[i].op == op;
+    return n;
+}
+
+/* Fuses g with every op legal; returns the fused-node count. */
+static uint32_t fuse_all(erg_graph *g) {
+    erg_diag d;
+    erg_fuse_stats st;
+    CHECK_STATUS(erg_graph_validate(g, &d), ERG_OK);
+    CHECK_STATUS(erg_graph_fuse(g, NULL, NULL, &st, &d), ERG_OK);
+    uint32_t n = 0;
+    for (int op = 0; op < ERG_OP_COUNT; op++)
+        n += st.n_fused[op];
+    CHECK_EQ_INT(st.nodes_after, (int64_t)g->n_nodes);
+    return n;
+}
+
+static int32_t f32_input(erg_graph *g, const char *name, int64_t n0, int64_t n1) {
+    int64_t ne[2] = {n0, n1};
+    return erg_gb_input(g, name, ERG_DT_F32, 2, ne);
+}
+
+static int32_t weight(erg_graph *g, erg_dtype dt, int64_t k, int64_t n) {
+    static char bytes[1 << 16]; /* never read: the passes look at shapes only */
+    int64_t ne[2] = {k, n};
+    return erg_gb_weight(g, "w", dt, 2, ne, 0, bytes);
+}
+
+static void check_rms_norm_mul(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int32_t x = f32_input(&g, "x", 64, 3), w = f32_input(&g, "w", 64, 1);
+    int32_t y = erg_gb_mul(&g, erg_gb_rms_norm(&g, x, 1e-6f), w);
+    erg_gb_mark_output(&g, y);
+    CHECK_EQ_INT(fuse_all(&g), 1);
+    CHECK_EQ_INT(g.n_nodes, 1);
+    CHECK(g.nodes[0].op == ERG_OP_RMS_NORM_MUL && g.nodes[0].dst == y);
+    CHECK(g.nodes[0].src[0] == x && g.nodes[0].src[1] == w);
+    CHECK_NEAR(g.nodes[0].fparams[ERG_RMS_NORM_F_EPS], 1e-6, 1e-12);
+
+    /* The norm is read twice (or is an output): it must stay. */
+    erg_graph_clear(&g);
+    x = f32_input(&g, "x", 64, 3);
+    w = f32_input(&g, "w", 64, 1);
+    int32_t n = erg_gb_rms_norm(&g, x, 1e-6f);
+    erg_gb_mark_output(&g, erg_gb_add(&g, erg_gb_mul(&g, n, w), n));
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    erg_graph_clear(&g);
+    x = f32_input(&g, "x", 64, 3);
+    w = f32_input(&g, "w", 64, 1);
+    n = erg_gb_rms_norm(&g, x, 1e-6f);
+    erg_gb_mark_output(&g, n);
+    erg_gb_mark_output(&g, erg_gb_mul(&g, n, w));
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    erg_graph_free(&g);
+}
+
+static void check_matmul_add(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int32_t w = weight(&g, ERG_DT_Q4_0, 64, 16), x = f32_input(&g, "x", 64, 3);
+    int32_t b = f32_input(&g, "b", 16, 1), r = f32_input(&g, "r", 16, 3);
+    int32_t y = erg_gb_add(&g, erg_gb_matmul(&g, w, x), b); /* bias */
+    int32_t z = erg_gb_add(&g, r, erg_gb_matmul(&g, w, x)); /* residual first */
+    erg_gb_mark_output(&g, y);
+    erg_gb_mark_output(&g, z);
+    CHECK_EQ_INT(fuse_all(&g), 2);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_ADD), 2);
+    CHECK_EQ_INT(g.n_nodes, 2);
+    CHECK(g.nodes[0].src[2] == b && g.nodes[1].src[2] == r);
+
+    /* A broadcast first operand cannot take the product's place; a product
+     * read twice must stay. */
+    erg_graph_clear(&g);
+    w = weight(&g, ERG_DT_Q4_0, 64, 16);
+    x = f32_input(&g, "x", 64, 1);
+    r = f32_input(&g, "r", 16, 3);
+    erg_gb_mark_output(&g, erg_gb_add(&g, r, erg_gb_matmul(&g, w, x)));
+    int32_t p = erg_gb_matmul(&g, w, x);
+    erg_gb_mark_output(&g, erg_gb_add(&g, p, p));
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    erg_graph_free(&g);
+}
+
+static void check_swiglu(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int32_t wg = weight(&g, ERG_DT_Q4_K, 256, 32), wu = weight(&g, ERG_DT_Q4_K, 256, 32);
+    int32_t x = f32_input(&g, "x", 256, 2);
+    int32_t h = erg_gb_mul(&g, erg_gb_silu(&g, erg_gb_matmul(&g, wg, x)), erg_gb_matmul(&g, wu, x));
+    erg_gb_mark_output(&g, h);
+    CHECK_EQ_INT(fuse_all(&g), 1);
+    CHECK_EQ_INT(g.n_nodes, 1);
+    CHECK(g.nodes[0].op == ERG_OP_MATMUL_SWIGLU && g.nodes[0].dst == h);
+    CHECK(g.nodes[0].src[0] == wg && g.nodes[0].src[1] == x && g.nodes[0].src[2] == wu);
+
+    /* The SWIGLU op form fuses too. */
+    erg_graph_clear(&g);
+    wg = weight(&g, ERG_DT_Q8_0, 256, 32);
+    wu = weight(&g, ERG_DT_Q8_0, 256, 32);
+    x = f32_input(&g, "x", 256, 2);
+    erg_gb_mark_output(&g, erg_gb_swiglu(&g, erg_gb_matmul(&g, wg, x), erg_gb_matmul(&g, wu, x)));
+    CHECK_EQ_INT(fuse_all(&g), 1);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_SWIGLU), 1);
+
+    /* Weights of different types: no one kernel; only SiLU x mul folds. */
+    erg_graph_clear(&g);
+    wg = weight(&g, ERG_DT_Q4_K, 256, 32);
+    wu = weight(&g, ERG_DT_Q6_K, 256, 32);
+    x = f32_input(&g, "x", 256, 2);
+    erg_gb_mark_output(
+        &g, erg_gb_mul(&g, erg_gb_silu(&g, erg_gb_matmul(&g, wg, x)), erg_gb_matmul(&g, wu, x)));
+    CHECK_EQ_INT(fuse_all(&g), 1);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_SWIGLU), 0);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_SWIGLU), 1);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL), 2);
+
+    /* Different activations: the products cannot share a read of x. */
+    erg_graph_clear(&g);
+    wg = weight(&g, ERG_DT_Q4_K, 256, 32);
+    wu = weight(&g, ERG_DT_Q4_K, 256, 32);
+    x = f32_input(&g, "x", 256, 2);
+    int32_t x2 = f32_input(&g, "x2", 256, 2);
+    erg_gb_mark_output(
+        &g, erg_gb_mul(&g, erg_gb_silu(&g, erg_gb_matmul(&g, wg, x)), erg_gb_matmul(&g, wu, x2)));
+    fuse_all(&g);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_SWIGLU), 0);
+    erg_graph_free(&g);
+}
+
+static void check_rope_store(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    static uint16_t cache[64 * 16 * 2];
+    int64_t kne[3] = {64, 2, 3}, cne[3] = {64, 16, 2}, n3 = 3;
+    int32_t k = erg_gb_input(&g, "k", ERG_DT_F32, 3, kne);
+    int32_t pos = erg_gb_input(&g, "pos", ERG_DT_I32, 1, &n3);
+    int32_t kc = erg_gb_state(&g, "cache", ERG_DT_F16, 3, cne, 0, cache);
+    size_t nb[3] = {2, 16 * 128, 128};
+    int32_t dst = erg_gb_view(&g, kc, -1, 3, kne, nb, 5 * 128);
+    int32_t r = erg_gb_rope(&g, k, pos, -1, 64, ERG_ROPE_NEOX, 10000.0f, 1.0f);
+    int32_t st = erg_gb_cpy(&g, r, dst);
+    CHECK_EQ_INT(fuse_all(&g), 1);
+    const erg_node *n = &g.nodes[g.n_nodes - 1];
+    CHECK(n->op == ERG_OP_ROPE_STORE && n->dst == st && n->n_src == 3);
+    CHECK(n->src[0] == k && n->src[1] == pos && n->src[2] == dst);
+    CHECK_EQ_INT(n->iparams[ERG_ROPE_I_MODE], ERG_ROPE_NEOX);
+    CHECK_NEAR(n->fparams[ERG_ROPE_F_FREQ_BASE], 10000.0, 1e-3);
+
+    /* The rotated keys are read again: the F32 result must stay. */
+    erg_graph_clear(&g);
+    k = erg_gb_input(&g, "k", ERG_DT_F32, 3, kne);
+    pos = erg_gb_input(&g, "pos", ERG_DT_I32, 1, &n3);
+    kc = erg_gb_state(&g, "cache", ERG_DT_F16, 3, cne, 0, cache);
+    dst = erg_gb_view(&g, kc, -1, 3, kne, nb, 0);
+    r = erg_gb_rope(&g, k, pos, -1, 64, ERG_ROPE_NEOX, 10000.0f, 1.0f);
+    erg_gb_cpy(&g, r, dst);
+    erg_gb_mark_output(&g, r);
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    erg_graph_free(&g);
+}
+
+/* Counts the fused graph's ops on a tiny model of arch (2 layers, 5 tokens
+ * after 3); per layer the unfused ops become: RMS_NORM_MUL x2 (x4 with QK
+ * norms), one ROPE_STORE, one ATTENTION, MATMUL_SWIGLU, and MATMUL_ADD for
+ * the output and down projections (and each bias). */
+static void check_model(erg_arch arch, erg_fuse_legal_fn legal, const char *label) {
+    char path[256];
+    if (!test_make_model(arch, ERG_FTYPE_MOSTLY_Q4_0, 11, path, sizeof path)) {
+        CHECK(false);
+        return;
+    }
+    erg_diag d;
+    erg_model_data *m = NULL;
+    CHECK_STATUS(erg_model_data_open(NULL, path, false, &m, &d), ERG_OK);
+    void *slots[2] = {NULL, NULL};
+    erg_kv_cache kv = {ERG_DT_F16, 64, slots, slots};
+    erg_build_params bp = {5, 3, 1, &kv};
+    erg_build_result br;
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    CHECK_STATUS(erg_model_build_graph(m, &bp, &g, &br, &d), ERG_OK);
+    CHECK_STATUS(erg_graph_validate(&g, &d), ERG_OK);
+    size_t before = g.n_nodes;
+    erg_fuse_stats st;
+    CHECK_STATUS(erg_graph_fuse(&g, legal, NULL, &st, &d), ERG_OK);
+    uint32_t layers = m->hp.n_layer;
+    bool qk_norm = m->hp.qk_norm;
+    if (!legal) {
+        CHECK_EQ_INT(count_op(&g, ERG_OP_ATTENTION), layers);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_ROPE_STORE), layers);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_SWIGLU), layers);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_RMS_NORM_MUL), (qk_norm ? 4 : 2) * layers + 1);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_SOFTMAX), 0);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_SILU), 0);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_RMS_NORM), 0);
+        CHECK(count_op(&g, ERG_OP_MATMUL_ADD) >= 2 * (int)layers);
+    } else {
+        CHECK_EQ_INT(count_op(&g, ERG_OP_ATTENTION), 0);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_SOFTMAX), layers);
+        CHECK(st.n_rejected >= layers);
+    }
+    CHECK(g.tensors[br.logits].producer >= 0);
+    printf("%s: %zu nodes -> %zu\n", label, before, g.n_nodes);
+    CHECK(g.n_nodes < before);
+    erg_graph_free(&g);
+    erg_model_data_free(m);
+    remove(path);
+}
+
+/* A device without the attention kernel. */
+static bool no_attention(void *ctx, const erg_graph *g, const erg_node *n) {
+    (void)ctx;
+    (void)g;
+    return n->op != ERG_OP_ATTENTION;
+}
+
+int main(void) {
+    check_rms_norm_mul();
+    check_matmul_add();
+    check_swiglu();
+    check_rope_store();
+    check_model(ERG_ARCH_LLAMA, NULL, "llama");
+    check_model(ERG_ARCH_QWEN2, NULL, "qwen2");
+    check_model(ERG_ARCH_QWEN3, NULL, "qwen3");
+    check_model(ERG_ARCH_QWEN3, no_attention, "qwen3 without ATTENTION");
+    return erg_test_result("test_fuse");
+}
