@@ -5,14 +5,11 @@
  * Each removes a launch and a full write and read of the intermediate. */
 #include "graph/fuse_internal.h"
 
-#include <string.h>
-
 static uint32_t silu_mul(erg_fuse_ctx *c, int32_t at) {
     erg_graph *g = c->g;
     const erg_node *mul = &g->nodes[at];
     int32_t silu = erg_fuse_sole_producer(c, mul->src[0], ERG_OP_SILU);
-    if (silu < 0 ||
-        memcmp(g->tensors[mul->src[0]].ne, g->tensors[mul->src[1]].ne, sizeof(int64_t) * 4) != 0)
+    if (silu < 0 || !erg_tensor_same_shape(&g->tensors[mul->src[0]], &g->tensors[mul->src[1]]))
         return 0;
     int32_t src[2] = {g->nodes[silu].src[0], mul->src[1]};
     return erg_fuse_rewrite(c, at, ERG_OP_SWIGLU, 2, src, NULL, NULL, &silu, 1);

@@ -3,12 +3,6 @@
  * operand of the ADD where both have its shape (addition commutes). */
 #include "graph/fuse_internal.h"
 
-#include <string.h>
-
-static bool same_shape(const erg_graph *g, int32_t a, int32_t b) {
-    return memcmp(g->tensors[a].ne, g->tensors[b].ne, sizeof g->tensors[a].ne) == 0;
-}
-
 uint32_t erg_fuse_matmul_add(erg_fuse_ctx *c) {
     erg_graph *g = c->g;
     uint32_t n_fused = 0;
@@ -18,7 +12,8 @@ uint32_t erg_fuse_matmul_add(erg_fuse_ctx *c) {
             continue;
         for (int side = 0; side < 2; side++) {
             int32_t mm = erg_fuse_sole_producer(c, add->src[side], ERG_OP_MATMUL);
-            if (mm < 0 || (side == 1 && !same_shape(g, add->src[0], add->src[1])))
+            if (mm < 0 || (side == 1 && !erg_tensor_same_shape(&g->tensors[add->src[0]],
+                                                               &g->tensors[add->src[1]])))
                 continue;
             int32_t src[3] = {g->nodes[mm].src[0], g->nodes[mm].src[1], add->src[1 - side]};
             if (erg_fuse_rewrite(c, (int32_t)i, ERG_OP_MATMUL_ADD, 3, src, NULL, NULL, &mm, 1)) {

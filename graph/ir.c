@@ -53,6 +53,10 @@ int64_t erg_tensor_nelements(const erg_tensor *t) {
     return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
 }
 
+bool erg_tensor_same_shape(const erg_tensor *a, const erg_tensor *b) {
+    return memcmp(a->ne, b->ne, sizeof a->ne) == 0;
+}
+
 int64_t erg_tensor_nrows(const erg_tensor *t) { return t->ne[1] * t->ne[2] * t->ne[3]; }
 
 size_t erg_tensor_nbytes(const erg_tensor *t) {

@@ -163,6 +163,8 @@ int64_t erg_tensor_nelements(const erg_tensor *t);
 int64_t erg_tensor_nrows(const erg_tensor *t); /* ne1 * ne2 * ne3 */
 size_t erg_tensor_nbytes(const erg_tensor *t);  /* span of the storage it addresses */
 bool erg_tensor_is_contiguous(const erg_tensor *t);
+/* Same elements per dim (dtype and strides aside). */
+bool erg_tensor_same_shape(const erg_tensor *a, const erg_tensor *b);
 /* Rows are contiguous inside (nb[0] is the element/block size). */
 bool erg_tensor_rows_contiguous(const erg_tensor *t);
 /* The tensor whose storage t uses (t itself unless it is a view). */

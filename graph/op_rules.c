@@ -39,13 +39,6 @@ static bool store_target_ok(const erg_tensor *t) {
     return cpy_dtype_ok(t->dtype) && t->nb[0] == erg_dtype_get((int)t->dtype)->type_size;
 }
 
-static bool same_shape(const erg_tensor *a, const erg_tensor *b) {
-    for (int i = 0; i < ERG_MAX_DIMS; i++)
-        if (a->ne[i] != b->ne[i])
-            return false;
-    return true;
-}
-
 /* MATMUL's rules on w (src0) and x (src1); the product's shape in ne. */
 static const char *matmul_rules(const erg_tensor *w, const erg_tensor *x, int64_t ne[4]) {
     if (!erg_dtype_get((int)w->dtype)->weight_type || !erg_tensor_rows_contiguous(w))
@@ -146,7 +139,7 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
                     return bad(g, op, n_src, src, "src2 does not broadcast to the product", diag);
         }
         if (op == ERG_OP_MATMUL_SWIGLU &&
-            (c->dtype != a->dtype || !same_shape(a, c) || !erg_tensor_rows_contiguous(c)))
+            (c->dtype != a->dtype || !erg_tensor_same_shape(a, c) || !erg_tensor_rows_contiguous(c)))
             return bad(g, op, n_src, src, "src2 must be a weight of src0's type and shape", diag);
         return ERG_OK;
     }
@@ -186,7 +179,7 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
         const char *why = rope_rules(a, b, n_src == 4 ? &g->tensors[src[3]] : NULL, iparams);
         if (!why && !store_target_ok(d))
             why = "destination must be F32/F16/BF16 with contiguous rows";
-        if (!why && !same_shape(a, d))
+        if (!why && !erg_tensor_same_shape(a, d))
             why = "shapes differ";
         if (why)
             return bad(g, op, n_src, src, why, diag);
@@ -214,7 +207,7 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
         if (!store_target_ok(b))
             return bad(g, op, n_src, src, "destination must be F32/F16/BF16 with contiguous rows",
                        diag);
-        if (!same_shape(a, b))
+        if (!erg_tensor_same_shape(a, b))
             return bad(g, op, n_src, src, "shapes differ", diag);
         *dt = b->dtype;
         memcpy(ne, b->ne, sizeof b->ne);

@@ -22,11 +22,9 @@ void erg_memory_plan_free(erg_memory_plan *p) {
 static bool same_bytes(const erg_graph *g, int32_t src, int32_t dst) {
     const erg_tensor *a = &g->tensors[src], *d = &g->tensors[dst];
     const erg_tensor *root = &g->tensors[erg_tensor_storage_root(g, src)];
-    if (a->dtype != d->dtype || !erg_tensor_is_contiguous(a) || !erg_tensor_is_contiguous(d))
+    if (a->dtype != d->dtype || !erg_tensor_is_contiguous(a) || !erg_tensor_is_contiguous(d) ||
+        !erg_tensor_same_shape(a, d))
         return false;
-    for (int k = 0; k < ERG_MAX_DIMS; k++)
-        if (a->ne[k] != d->ne[k])
-            return false;
     return (a->kind != ERG_TENSOR_VIEW || a->view_offset == 0) &&
            erg_tensor_nbytes(root) == erg_tensor_nbytes(d);
 }

@@ -1,6 +1,7 @@
 /* The program binary cache: locating, reading and writing entries. */
 #include "backends/opencl/cl_cache.h"
 
+#include "base/byte_order.h"
 #include "hal/cache_dir.h"
 
 #include <stdio.h>
@@ -16,18 +17,6 @@ bool erg_cl_cache_path(const char *dir, const char *key, char *buf, size_t n) {
     uint64_t h = erg_fnv1a64(key, strlen(key), ERG_FNV1A64_SEED);
     int w = snprintf(buf, n, "%s/%016llx.bin", dir, (unsigned long long)h);
     return w > 0 && (size_t)w < n;
-}
-
-static void put_le(unsigned char *p, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 erg_cl_cache_result erg_cl_cache_read(const erg_allocator *a, const char *path, const char *key,
@@ -57,9 +46,9 @@ erg_cl_cache_result erg_cl_cache_read(const erg_allocator *a, const char *path, 
         snprintf(why, why_n, "not an erg program cache file");
         goto done;
     }
-    uint32_t version = (uint32_t)get_le(header + 8, 4);
-    uint64_t stored_key_len = get_le(header + 12, 4);
-    uint64_t payload_len = get_le(header + 16, 8), checksum = get_le(header + 24, 8);
+    uint32_t version = (uint32_t)erg_get_le(header + 8, 4);
+    uint64_t stored_key_len = erg_get_le(header + 12, 4);
+    uint64_t payload_len = erg_get_le(header + 16, 8), checksum = erg_get_le(header + 24, 8);
     if (version != FORMAT_VERSION) {
         snprintf(why, why_n, "format version %u, expected %u", (unsigned)version, FORMAT_VERSION);
         goto done;
@@ -114,10 +103,10 @@ bool erg_cl_cache_write(const erg_allocator *a, const char *path, const char *ke
         return false;
     }
     memcpy(file, MAGIC, 8);
-    put_le(file + 8, FORMAT_VERSION, 4);
-    put_le(file + 12, key_len, 4);
-    put_le(file + 16, len, 8);
-    put_le(file + 24, erg_fnv1a64(payload, len, ERG_FNV1A64_SEED), 8);
+    erg_put_le(file + 8, FORMAT_VERSION, 4);
+    erg_put_le(file + 12, key_len, 4);
+    erg_put_le(file + 16, len, 8);
+    erg_put_le(file + 24, erg_fnv1a64(payload, len, ERG_FNV1A64_SEED), 8);
     memcpy(file + HEADER_BYTES, key, key_len);
     memcpy(file + HEADER_BYTES + key_len, payload, len);
     erg_status st = erg_cache_write_file(path, file, total, diag);

@@ -1,6 +1,7 @@
 /* The compiled-blob cache: keys, reading and writing entries. */
 #include "backends/plugin/plugin_blob.h"
 
+#include "base/byte_order.h"
 #include "hal/cache_dir.h"
 
 #include <stdio.h>
@@ -10,18 +11,6 @@
 #define FORMAT_VERSION 1u
 #define HEADER_BYTES 32
 #define MAX_PAYLOAD_BYTES (1ull << 34)
-
-static void put_le(unsigned char *p, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* What a compile depends on, by value: hashing the constants' bytes costs
  * one pass over the weights, paid on an in-memory miss only. */
@@ -97,9 +86,9 @@ static void *read_entry(erg_backend_device *d, const erg_plugin_blob_ref *ref, s
     *why = "truncated header";
     if ((size_t)size < HEADER_BYTES || fread(header, 1, HEADER_BYTES, f) != HEADER_BYTES)
         goto fail;
-    uint64_t stored_compat = get_le(header + 12, 4), payload = get_le(header + 16, 8);
+    uint64_t stored_compat = erg_get_le(header + 12, 4), payload = erg_get_le(header + 16, 8);
     *why = "not an erg blob of this format";
-    if (memcmp(header, MAGIC, 8) != 0 || get_le(header + 8, 4) != FORMAT_VERSION)
+    if (memcmp(header, MAGIC, 8) != 0 || erg_get_le(header + 8, 4) != FORMAT_VERSION)
         goto fail;
     *why = "sizes that do not add up (truncated or trailing bytes)";
     if (stored_compat > sizeof ref->compat || payload == 0 || payload > MAX_PAYLOAD_BYTES ||
@@ -116,7 +105,7 @@ static void *read_entry(erg_backend_device *d, const erg_plugin_blob_ref *ref, s
     if (stored_compat != compat_len || memcmp(file, ref->compat, compat_len) != 0)
         goto fail;
     *why = "checksum mismatch (corrupt)";
-    if (erg_fnv1a64(file + compat_len, payload, ERG_FNV1A64_SEED) != get_le(header + 24, 8))
+    if (erg_fnv1a64(file + compat_len, payload, ERG_FNV1A64_SEED) != erg_get_le(header + 24, 8))
         goto fail;
     fclose(f);
     memmove(file, file + compat_len, payload);
@@ -174,10 +163,10 @@ void erg_plugin_blob_store(erg_backend_device *d, const erg_plugin_blob_ref *ref
                  erg_plugin_err(err));
     } else {
         memcpy(file, MAGIC, 8);
-        put_le(file + 8, FORMAT_VERSION, 4);
-        put_le(file + 12, compat_len, 4);
-        put_le(file + 16, len, 8);
-        put_le(file + 24, erg_fnv1a64(payload, len, ERG_FNV1A64_SEED), 8);
+        erg_put_le(file + 8, FORMAT_VERSION, 4);
+        erg_put_le(file + 12, compat_len, 4);
+        erg_put_le(file + 16, len, 8);
+        erg_put_le(file + 24, erg_fnv1a64(payload, len, ERG_FNV1A64_SEED), 8);
         memcpy(file + HEADER_BYTES, ref->compat, compat_len);
         if (erg_cache_write_file(ref->path, file, total, &diag) != ERG_OK)
             ERG_LOGI(&d->log, "plugin %s: compiled graph not cached: %s", d->slot->name,

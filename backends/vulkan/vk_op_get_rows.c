@@ -15,11 +15,7 @@ static uint32_t u32(int64_t v) { return (uint32_t)v; }
 static bool supports(const erg_vk_caps *caps, const erg_graph *g, const erg_node *n,
                      erg_diag *why) {
     (void)caps;
-    erg_dtype dt = g->tensors[n->src[0]].dtype;
-    if (erg_vk_weight_variant(dt))
-        return true;
-    erg_fail(why, ERG_UNSUPPORTED, "no Vulkan get_rows kernel for %s weights", erg_dtype_name(dt));
-    return false;
+    return erg_vk_supports_weight(g, n, "get_rows", why);
 }
 
 static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {

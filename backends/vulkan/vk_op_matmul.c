@@ -58,11 +58,7 @@ static uint32_t gpu_workgroup(const erg_vk_caps *caps, uint32_t units) {
 static bool supports(const erg_vk_caps *caps, const erg_graph *g, const erg_node *n,
                      erg_diag *why) {
     (void)caps;
-    erg_dtype dt = g->tensors[n->src[0]].dtype;
-    if (erg_vk_weight_variant(dt))
-        return true;
-    erg_fail(why, ERG_UNSUPPORTED, "no Vulkan matmul kernel for %s weights", erg_dtype_name(dt));
-    return false;
+    return erg_vk_supports_weight(g, n, "matmul", why);
 }
 
 /* The epilogue's source (binding 2) in the push block: the addend with its

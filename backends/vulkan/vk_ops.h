@@ -63,4 +63,9 @@ void erg_vk_set_push(erg_vk_dispatch *d, const void *push, size_t size);
  * Vulkan kernels have no variant for it. */
 const char *erg_vk_weight_variant(erg_dtype dt);
 
+/* Whether node n's src0 (a weight) has a variant of `kernel`; the reason in
+ * why if not. The supports check of the weight kernels. */
+bool erg_vk_supports_weight(const erg_graph *g, const erg_node *n, const char *kernel,
+                            erg_diag *why);
+
 #endif

@@ -19,3 +19,13 @@ const char *erg_vk_weight_variant(erg_dtype dt) {
     default: return NULL;
     }
 }
+
+bool erg_vk_supports_weight(const erg_graph *g, const erg_node *n, const char *kernel,
+                            erg_diag *why) {
+    erg_dtype dt = g->tensors[n->src[0]].dtype;
+    if (erg_vk_weight_variant(dt))
+        return true;
+    erg_fail(why, ERG_UNSUPPORTED, "no Vulkan %s kernel for %s weights", kernel,
+             erg_dtype_name(dt));
+    return false;
+}

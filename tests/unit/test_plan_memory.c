@@ -82,10 +82,6 @@ static int32_t pick(dag *d) {
     return d->pool[below(d, n)];
 }
 
-static bool same_shape(const erg_tensor *a, const erg_tensor *b) {
-    return memcmp(a->ne, b->ne, sizeof a->ne) == 0;
-}
-
 /* A second operand for a of a's shape: a result from the pool when one
  * fits, else a new input; or (broadcast) a weight of one column. */
 static int32_t operand(dag *d, int32_t a, bool broadcast) {
@@ -96,7 +92,7 @@ static int32_t operand(dag *d, int32_t a, bool broadcast) {
         int start = below(d, d->n_pool);
         for (int k = 0; k < d->n_pool; k++) {
             int32_t b = d->pool[(start + k) % d->n_pool];
-            if (same_shape(&d->g.tensors[b], ta))
+            if (erg_tensor_same_shape(&d->g.tensors[b], ta))
                 return b;
         }
     }
@@ -267,7 +263,7 @@ static bool allowed_pair(erg_op op, int s) {
 static bool covers_result(const erg_graph *g, const erg_node *n, int s) {
     const erg_tensor *x = &g->tensors[n->src[s]], *d = &g->tensors[n->dst];
     const erg_tensor *r = &g->tensors[erg_tensor_storage_root(g, n->src[s])];
-    return allowed_pair(n->op, s) && same_shape(x, d) && x->dtype == d->dtype &&
+    return allowed_pair(n->op, s) && erg_tensor_same_shape(x, d) && x->dtype == d->dtype &&
            erg_tensor_is_contiguous(x) && (x->kind != ERG_TENSOR_VIEW || x->view_offset == 0) &&
            erg_tensor_nbytes(r) == erg_tensor_nbytes(d);
 }
