@@ -349,6 +349,11 @@ int32_t erg_gb_matmul_swiglu(erg_graph *g, int32_t w_gate, int32_t x, int32_t w_
     return dst_of(compute(g, ERG_OP_MATMUL_SWIGLU, 3, src, NULL, ERG_DT_F32));
 }
 
+int32_t erg_gb_matmul_qkv(erg_graph *g, int32_t wq, int32_t x, int32_t wk, int32_t wv) {
+    int32_t src[4] = {wq, x, wk, wv};
+    return dst_of(compute(g, ERG_OP_MATMUL_QKV, 4, src, NULL, ERG_DT_F32));
+}
+
 int32_t erg_gb_rope_store(erg_graph *g, int32_t a, int32_t positions, int32_t freq_factors,
                           int32_t dst_view, int n_dims, erg_rope_mode mode, float freq_base,
                           float freq_scale) {

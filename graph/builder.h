@@ -39,6 +39,8 @@ int32_t erg_gb_cont(erg_graph *g, int32_t a, erg_dtype dt);
 int32_t erg_gb_rms_norm_mul(erg_graph *g, int32_t a, int32_t w, float eps);
 int32_t erg_gb_matmul_add(erg_graph *g, int32_t w, int32_t x, int32_t addend);
 int32_t erg_gb_matmul_swiglu(erg_graph *g, int32_t w_gate, int32_t x, int32_t w_up);
+/* The three products Wq x, Wk x, Wv x stored one after another (flat F32). */
+int32_t erg_gb_matmul_qkv(erg_graph *g, int32_t wq, int32_t x, int32_t wk, int32_t wv);
 /* ROPE of a written into dst_view (as erg_gb_cpy); returns a view aliasing it. */
 int32_t erg_gb_rope_store(erg_graph *g, int32_t a, int32_t positions, int32_t freq_factors,
                           int32_t dst_view, int n_dims, erg_rope_mode mode, float freq_base,

@@ -117,8 +117,13 @@ erg_status erg_graph_fuse(erg_graph *g, erg_fuse_legal_fn legal, void *ctx, erg_
         fused += passes[p](&c);
     if (fused)
         compact(&c);
+    /* Then the projections, which need the compacted graph. */
+    uint32_t n_qkv;
+    erg_status st = erg_fuse_qkv(&c, &n_qkv, diag);
     erg_free(g->alloc, c.readers);
     erg_free(g->alloc, c.removed);
+    if (st != ERG_OK)
+        return st;
     if (stats)
         stats->nodes_after = (uint32_t)g->n_nodes;
     /* A pass that broke the graph is erg's bug; say so rather than run it. */

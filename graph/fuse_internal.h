@@ -35,5 +35,7 @@ uint32_t erg_fuse_swiglu(erg_fuse_ctx *c);
 uint32_t erg_fuse_matmul_add(erg_fuse_ctx *c);
 uint32_t erg_fuse_rms_norm_mul(erg_fuse_ctx *c);
 uint32_t erg_fuse_elementwise(erg_fuse_ctx *c);
+/* Runs after the others on the compacted graph, as it adds nodes (fuse_qkv.c). */
+erg_status erg_fuse_qkv(erg_fuse_ctx *c, uint32_t *n_fused, erg_diag *diag);
 
 #endif

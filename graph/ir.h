@@ -52,6 +52,7 @@
     X(RMS_NORM_MUL, 2, "dst = rms_norm(src0, f[0]) * src1; src1 broadcast as MUL's")          \
     X(MATMUL_ADD, 3, "dst = matmul(src0, src1) + src2; src2 broadcast to the product")        \
     X(MATMUL_SWIGLU, 3, "dst = silu(matmul(src0, src1)) * matmul(src2, src1)")                \
+    X(MATMUL_QKV, 4, "matmul(src0, src1), (src2, src1), (src3, src1) one after another")      \
     X(ROPE_STORE, -1, "ROPE of src0 (positions src1, factors src3) written into src2")        \
     X(ATTENTION, 3, "softmax(K.q * f[0], causal) . V per head; q, K, V = src0, src1, src2")   \
     /* Debugging: the memory planner's poisoning of freed memory. */                          \
@@ -81,6 +82,9 @@ enum {
     ERG_SCALE_F_SCALE = 0,
     /* PERMUTE: iparams[0..3] = axis of dst each src axis goes to (ggml's convention) */
     /* RMS_NORM_MUL: fparams as RMS_NORM. ROPE_STORE: params as ROPE. */
+    /* MATMUL_QKV: no params; dst is F32 [(Nq + Nk + Nv) * M]: the products
+     * with src0 [K, Nq], src2 [K, Nk] and src3 [K, Nv] of x [K, M], each
+     * contiguous ([N, M]) and stored one after another (graph/fuse_qkv.c). */
     /* ATTENTION: params as SOFTMAX (scale, causal, n_past) */
     ERG_ATTENTION_I_CAUSAL = 0,
     ERG_ATTENTION_I_N_PAST = 1,

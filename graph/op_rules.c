@@ -143,6 +143,26 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
             return bad(g, op, n_src, src, "src2 must be a weight of src0's type and shape", diag);
         return ERG_OK;
     }
+    case ERG_OP_MATMUL_QKV: {
+        /* Three 2-D weights of one type and row length over one 2-D x; the
+         * products stored one after another, flat. */
+        const char *why = matmul_rules(a, b, ne);
+        int64_t rows = a->ne[1];
+        for (int i = 2; i < 4 && !why; i++) {
+            const erg_tensor *w = &g->tensors[src[i]];
+            if (w->dtype != a->dtype || w->ne[0] != a->ne[0] || !erg_tensor_rows_contiguous(w) ||
+                w->ne[2] * w->ne[3] != 1)
+                why = "src2 and src3 must be 2-D weights of src0's type and row length";
+            rows += w->ne[1];
+        }
+        if (!why && (a->ne[2] * a->ne[3] != 1 || b->ne[2] * b->ne[3] != 1))
+            why = "src0 and src1 must be 2-D";
+        if (why)
+            return bad(g, op, n_src, src, why, diag);
+        ne[0] = rows * b->ne[1];
+        ne[1] = ne[2] = ne[3] = 1;
+        return ERG_OK;
+    }
     case ERG_OP_ADD:
     case ERG_OP_MUL:
     case ERG_OP_RMS_NORM_MUL:

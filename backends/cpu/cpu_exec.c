@@ -104,6 +104,7 @@ static bool is_single(const erg_graph *g, const erg_node *n) {
     switch (n->op) {
     case ERG_OP_MATMUL:
     case ERG_OP_MATMUL_ADD:
+    case ERG_OP_MATMUL_QKV:
         return erg_tensor_nelements(d) * s0->ne[0] <= SINGLE_MATMUL_MACS;
     case ERG_OP_MATMUL_SWIGLU:
         return 2 * erg_tensor_nelements(d) * s0->ne[0] <= SINGLE_MATMUL_MACS;

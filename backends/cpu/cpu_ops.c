@@ -17,6 +17,7 @@ const erg_cpu_op *erg_cpu_op_for(erg_op op) {
     case ERG_OP_RMS_NORM_MUL: return &erg_cpu_op_rms_norm_mul;
     case ERG_OP_MATMUL_ADD: return &erg_cpu_op_matmul_add;
     case ERG_OP_MATMUL_SWIGLU: return &erg_cpu_op_matmul_swiglu;
+    case ERG_OP_MATMUL_QKV: return &erg_cpu_op_matmul; /* op_matmul.c reads the op */
     case ERG_OP_ROPE_STORE: return &erg_cpu_op_rope_store;
     case ERG_OP_ATTENTION: return &erg_cpu_op_attention;
     case ERG_OP_FILL: return &erg_cpu_op_fill;

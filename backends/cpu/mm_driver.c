@@ -50,6 +50,31 @@ void erg_cpu_mm_init(erg_cpu_mm *m, const erg_cpu_op_args *a, int n_w, const int
     m->private_act = m->convert && m->M * m->B2 * m->B3 <= PRIVATE_COLS;
     m->act_row = erg_cpu_act_row_size(m->act_format, m->K);
     m->epilogue = epilogue;
+    m->stacked = false;
+    m->row0[0] = 0;
+    m->row0[1] = m->N;
+}
+
+void erg_cpu_mm_init_stacked(erg_cpu_mm *m, const erg_cpu_op_args *a, int n_w,
+                             const int32_t *w_ids) {
+    erg_cpu_mm_init(m, a, n_w, w_ids, NULL);
+    m->stacked = true;
+    for (int i = 0; i < n_w; i++)
+        m->row0[i + 1] = m->row0[i] + m->w[i].t->ne[1];
+    m->N = m->row0[n_w];
+}
+
+/* The weight whose rows hold row r (of the stacked rows), and so the end
+ * of the block that starts there. */
+static int part_of(const erg_cpu_mm *m, int64_t r) {
+    int p = 0;
+    while (m->stacked && p + 1 < m->n_w && r >= m->row0[p + 1])
+        p++;
+    return p;
+}
+
+static int64_t part_end(const erg_cpu_mm *m, int64_t r) {
+    return m->stacked ? m->row0[part_of(m, r) + 1] : m->N;
 }
 
 /* Blocks of rows x columns for the threads to share. Batched products
@@ -77,7 +102,7 @@ static size_t ref_floats(const erg_cpu_mm *m) {
 static size_t thread_bytes(const erg_cpu_mm *m) {
     int64_t rows, cols;
     tile_shape(m, &rows, &cols);
-    size_t second = m->n_w == 2 ? (size_t)(rows * cols) : 0;
+    size_t second = m->n_w == 2 && !m->stacked ? (size_t)(rows * cols) : 0;
     return erg_align_up((ref_floats(m) + second) * sizeof(float), 64);
 }
 
@@ -169,9 +194,18 @@ static void multiply(const erg_cpu_op_args *a, const erg_cpu_mm *m, const erg_cp
         wt->kern.gemm(m->K, w, ldw, nr, x, lda, nc, y, ldc);
 }
 
-/* One block of the result: each weight's product, then the epilogue. */
+/* One block of the result: each weight's product, then the epilogue.
+ * Stacked weights: the block lies in one weight's rows, and goes to its
+ * product's place in the flat result. */
 static void multiply_block(const erg_cpu_op_args *a, const erg_cpu_mm *m, int64_t b2, int64_t b3,
                            int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+    if (m->stacked) {
+        int p = part_of(m, r0);
+        int64_t first = m->row0[p], rows = m->row0[p + 1] - first;
+        float *y = (float *)m->yd + first * m->M + c0 * rows + (r0 - first);
+        multiply(a, m, &m->w[p], 0, 0, r0 - first, nr, c0, nc, y, (size_t)rows);
+        return;
+    }
     float *y = (float *)erg_cpu_row_ptr(m->yd, m->y, c0, b2, b3) + r0;
     multiply(a, m, &m->w[0], b2, b3, r0, nr, c0, nc, y, (size_t)m->N);
     float *y2 = NULL;
@@ -191,8 +225,8 @@ static void multiply_rows_guided(const erg_cpu_op_args *a, const erg_cpu_mm *m) 
     while (r0 < m->N) {
         int64_t n = (m->N - r0) / (2 * a->nth);
         n = n < GUIDED_MIN_ROWS ? GUIDED_MIN_ROWS : n / GUIDED_MIN_ROWS * GUIDED_MIN_ROWS;
-        if (n > m->N - r0)
-            n = m->N - r0;
+        if (n > part_end(m, r0) - r0)
+            n = part_end(m, r0) - r0;
         int expected = (int)r0;
         if (!atomic_compare_exchange_weak_explicit(a->chunk, &expected, (int)(r0 + n),
                                                    memory_order_relaxed, memory_order_relaxed)) {
@@ -204,16 +238,31 @@ static void multiply_rows_guided(const erg_cpu_op_args *a, const erg_cpu_mm *m) 
     }
 }
 
+/* Row chunk rc's first row: chunks of `rows` cut each weight's rows from
+ * its first (one weight unless stacked). */
+static int64_t chunk_row(const erg_cpu_mm *m, int64_t rows, int64_t rc) {
+    int parts = m->stacked ? m->n_w : 1;
+    for (int p = 0; p < parts; p++) {
+        int64_t n = (m->row0[p + 1] - m->row0[p] + rows - 1) / rows;
+        if (rc < n)
+            return m->row0[p] + rc * rows;
+        rc -= n;
+    }
+    return m->N;
+}
+
 static void multiply_tiles(const erg_cpu_op_args *a, const erg_cpu_mm *m) {
     int64_t rows, cols;
     tile_shape(m, &rows, &cols);
-    int64_t row_chunks = (m->N + rows - 1) / rows, col_chunks = (m->M + cols - 1) / cols;
+    int64_t row_chunks = 0, col_chunks = (m->M + cols - 1) / cols;
+    for (int p = 0; p < (m->stacked ? m->n_w : 1); p++)
+        row_chunks += (m->row0[p + 1] - m->row0[p] + rows - 1) / rows;
     int64_t per_batch = row_chunks * col_chunks, total = per_batch * m->B2 * m->B3;
     for (int64_t c; (c = atomic_fetch_add_explicit(a->chunk, 1, memory_order_relaxed)) < total;) {
         int64_t batch = c / per_batch, rc = (c % per_batch) % row_chunks;
         int64_t cc = (c % per_batch) / row_chunks;
-        int64_t r0 = rc * rows, c0 = cc * cols;
-        int64_t nr = m->N - r0 < rows ? m->N - r0 : rows;
+        int64_t r0 = chunk_row(m, rows, rc), c0 = cc * cols;
+        int64_t nr = part_end(m, r0) - r0 < rows ? part_end(m, r0) - r0 : rows;
         int64_t nc = m->M - c0 < cols ? m->M - c0 : cols;
         multiply_block(a, m, batch % m->B2, batch / m->B2, r0, nr, c0, nc);
     }

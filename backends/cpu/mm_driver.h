@@ -1,8 +1,11 @@
 /*
- * mm_driver.h: the matmul driver shared by MATMUL, MATMUL_ADD and
- * MATMUL_SWIGLU: dst[n, m, b2, b3] = sum_k W[k, n, b2/r2, b3/r3] * X[k, m, b2, b3]
+ * mm_driver.h: the matmul driver shared by MATMUL, MATMUL_ADD, MATMUL_SWIGLU
+ * and MATMUL_QKV: dst[n, m, b2, b3] = sum_k W[k, n, b2/r2, b3/r3] * X[k, m, b2, b3]
  * for one weight, or for two weights of one type and shape that read the
- * same activations (MATMUL_SWIGLU's gate and up).
+ * same activations (MATMUL_SWIGLU's gate and up), or for weights of one
+ * type and row length stacked (MATMUL_QKV): their rows are cut as one
+ * matrix's, never a block across two, and each weight's product is stored
+ * contiguous ([N_i, M]) after the previous one's.
  *
  * Phase 0 converts the activation columns X into the format the weight
  * type's kernel reads (8-bit blocks for quantized weights) into the node's
@@ -41,8 +44,10 @@ typedef void (*erg_cpu_mm_epilogue)(const erg_cpu_op_args *a, const erg_cpu_mm *
                                     float *y, const float *y2);
 
 struct erg_cpu_mm {
-    erg_cpu_mm_weight w[2];
+    erg_cpu_mm_weight w[3];
     int n_w;
+    bool stacked;     /* the weights' rows are stacked (MATMUL_QKV) */
+    int64_t row0[4];  /* weight i's rows are [row0[i], row0[i + 1]) (one weight: [0, N)) */
     const erg_tensor *x, *y;
     const char *xd;
     char *yd;
@@ -59,6 +64,11 @@ struct erg_cpu_mm {
  * shape) with the node's src1, into its dst. */
 void erg_cpu_mm_init(erg_cpu_mm *m, const erg_cpu_op_args *a, int n_w, const int32_t *w_ids,
                      erg_cpu_mm_epilogue epilogue);
+/* The products of n_w (up to 3) 2-D weights of one type and row length
+ * with the node's 2-D src1, stacked: into the node's flat dst, one after
+ * another. */
+void erg_cpu_mm_init_stacked(erg_cpu_mm *m, const erg_cpu_op_args *a, int n_w,
+                             const int32_t *w_ids);
 
 /* The erg_cpu_op entries of a matmul-like op, given its erg_cpu_mm. */
 size_t erg_cpu_mm_work_size(const erg_cpu_op_args *a, const erg_cpu_mm *m);

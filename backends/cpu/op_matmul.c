@@ -3,7 +3,9 @@
  *   MATMUL:        dst[n, m, b2, b3] = sum_k W[k, n, b2/r2, b3/r3] * X[k, m, b2, b3]
  *   MATMUL_ADD:    dst = W x + addend (broadcast by modulo per dim)
  *   MATMUL_SWIGLU: dst = silu(W_gate x) * (W_up x), both products from one
- *                  conversion of x */
+ *                  conversion of x
+ *   MATMUL_QKV:    dst = Wq x, then Wk x, then Wv x (flat), the three from one
+ *                  conversion of x; no epilogue */
 #include "backends/cpu/mm_driver.h"
 
 static void add_epilogue(const erg_cpu_op_args *a, const erg_cpu_mm *m, int64_t b2, int64_t b3,
@@ -38,6 +40,9 @@ static void geom(const erg_cpu_op_args *a, erg_cpu_mm *m) {
     if (n->op == ERG_OP_MATMUL_SWIGLU) {
         int32_t w[2] = {n->src[0], n->src[2]};
         erg_cpu_mm_init(m, a, 2, w, swiglu_epilogue);
+    } else if (n->op == ERG_OP_MATMUL_QKV) {
+        int32_t w[3] = {n->src[0], n->src[2], n->src[3]};
+        erg_cpu_mm_init_stacked(m, a, 3, w);
     } else {
         erg_cpu_mm_init(m, a, 1, &n->src[0], n->op == ERG_OP_MATMUL_ADD ? add_epilogue : NULL);
     }
@@ -55,7 +60,7 @@ static bool phase_barrier(const erg_cpu_op_args *a) {
     return erg_cpu_mm_phase_barrier(&m);
 }
 
-/* MATMUL_SWIGLU's weights have one dtype (graph/op_rules.c). */
+/* MATMUL_SWIGLU's and MATMUL_QKV's weights have one dtype (graph/op_rules.c). */
 static bool supports(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k,
                      erg_diag *why) {
     return erg_cpu_mm_supports(&g->tensors[n->src[0]], k, why);

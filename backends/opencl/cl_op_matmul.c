@@ -1,12 +1,14 @@
 /*
- * MATMUL, MATMUL_ADD and MATMUL_SWIGLU: a matrix-vector kernel (columns in
+ * MATMUL, MATMUL_ADD, MATMUL_SWIGLU and MATMUL_QKV: a matrix-vector kernel (columns in
  * groups of ERG_CL_MATVEC_COLS) and a tiled matrix-matrix kernel. Both read
  * every weight type in its block layout, and any byte strides of the
  * weight, the activations and the result (KV-cache views), with the weight
  * broadcast over dims 2 and 3 (grouped-query attention). MATMUL_ADD is
  * MATMUL's kernel with its addend argument set (an epilogue as it stores);
  * MATMUL_SWIGLU has kernels of its own (the same body with a second weight)
- * that load each activation chunk once for both products.
+ * that load each activation chunk once for both products. MATMUL_QKV is
+ * MATMUL's kernel over the three weights' rows stacked (N = Nq + Nk + Nv),
+ * each row read from its weight and stored in its weight's product.
  *
  * The shape follows the device. A GPU runs up to ERG_CL_MATVEC_COLS
  * columns through the matrix-vector kernel, with 32-element chunks of a
@@ -50,7 +52,13 @@ erg_status erg_cl_op_matmul_setup(const erg_cl_op_ctx *c, erg_cl_dispatch *d, er
     const erg_tensor *w = &g->tensors[c->node->src[0]];
     const erg_tensor *x = &g->tensors[c->node->src[1]];
     const erg_tensor *y = &g->tensors[c->node->dst];
-    int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
+    bool qkv = c->node->op == ERG_OP_MATMUL_QKV;
+    /* MATMUL_QKV's rows: Wq's [0, ends[0]), Wk's up to ends[1], then Wv's */
+    int64_t ends[2] = {w->ne[1], w->ne[1]};
+    if (qkv)
+        ends[1] += g->tensors[c->node->src[2]].ne[1];
+    int64_t K = w->ne[0], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
+    int64_t N = qkv ? ends[1] + g->tensors[c->node->src[3]].ne[1] : w->ne[1];
     bool matvec = M <= ERG_CL_MATVEC_COLS || !erg_cl_tiled(c->info);
     bool swiglu = c->node->op == ERG_OP_MATMUL_SWIGLU;
     erg_cl_kernel family = swiglu ? (matvec ? ERG_CL_K_MATVEC_SWIGLU : ERG_CL_K_MATMUL_SWIGLU)
@@ -78,6 +86,11 @@ erg_status erg_cl_op_matmul_setup(const erg_cl_op_ctx *c, erg_cl_dispatch *d, er
         erg_cl_arg_nb(&args, a->nb);
         erg_cl_arg_ne(&args, a->ne);
         erg_cl_arg_int(&args, add);
+        /* MATMUL and MATMUL_ADD pass W again as the (unread) K and V weights */
+        erg_cl_arg_tensor(&args, &c->src[qkv ? 2 : 0]);
+        erg_cl_arg_tensor(&args, &c->src[qkv ? 3 : 0]);
+        cl_long2 row_ends = {{ends[0], ends[1]}};
+        erg_cl_arg(&args, sizeof row_ends, &row_ends);
     }
     if (matvec) {
         size_t col_groups = (size_t)((M + ERG_CL_MATVEC_COLS - 1) / ERG_CL_MATVEC_COLS);

@@ -258,7 +258,8 @@ erg_status erg_cl_op_setup(const erg_cl_op_ctx *c, erg_cl_dispatch *d, erg_diag 
     switch (c->node->op) {
     case ERG_OP_MATMUL:
     case ERG_OP_MATMUL_ADD:
-    case ERG_OP_MATMUL_SWIGLU: return erg_cl_op_matmul_setup(c, d, diag);
+    case ERG_OP_MATMUL_SWIGLU:
+    case ERG_OP_MATMUL_QKV: return erg_cl_op_matmul_setup(c, d, diag);
     case ERG_OP_GET_ROWS: return setup_get_rows(c, d, diag);
     case ERG_OP_ADD:
     case ERG_OP_MUL:

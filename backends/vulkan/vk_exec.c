@@ -121,7 +121,7 @@ static erg_status ensure_capacity(erg_backend_exec *e, const erg_graph *g, uint3
             vk->vkDestroyDescriptorPool(dev->device, e->dpool, NULL);
         e->dpool = VK_NULL_HANDLE;
         uint32_t sets = n_disp > 64 ? n_disp : 64;
-        VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4 * sets};
+        VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, ERG_VK_BINDINGS * sets};
         VkDescriptorPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                          .maxSets = sets,
                                          .poolSizeCount = 1,
@@ -256,14 +256,16 @@ static erg_status record_node(erg_backend_exec *e, const erg_graph *g, size_t i,
     const erg_vk_op *op = erg_vk_op_for(n->op);
     if (!op)
         return erg_fail(diag, ERG_UNSUPPORTED, "no Vulkan kernel for %s", erg_op_name(n->op));
-    /* Bindings 0-2: the sources; 3: the result. An unused binding repeats
-     * the result's, so every descriptor is valid. */
-    int32_t ids[4] = {-1, -1, -1, n->dst};
-    erg_vk_bound_sources(n, ids);
-    vk_span spans[4];
-    VkDescriptorBufferInfo infos[4];
+    /* Bindings 0-2 and 4: the sources; 3: the result. An unused binding
+     * repeats the result's, so every descriptor is valid. */
+    int32_t ids[ERG_VK_BINDINGS];
+    erg_vk_bound_tensors(n, ids);
+    vk_span spans[ERG_VK_BINDINGS];
+    VkDescriptorBufferInfo infos[ERG_VK_BINDINGS];
     erg_vk_lower_in in = {.g = g, .n = n, .caps = &dev->caps};
-    for (int b = 3; b >= 0; b--) {
+    static const int result_first[ERG_VK_BINDINGS] = {3, 0, 1, 2, 4};
+    for (int k = 0; k < ERG_VK_BINDINGS; k++) {
+        int b = result_first[k];
         if (ids[b] < 0) {
             infos[b] = infos[3];
             continue;
@@ -287,15 +289,15 @@ static erg_status record_node(erg_backend_exec *e, const erg_graph *g, size_t i,
     VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                               .dstSet = set,
                               .dstBinding = 0,
-                              .descriptorCount = 4,
+                              .descriptorCount = ERG_VK_BINDINGS,
                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                               .pBufferInfo = infos};
     vk->vkUpdateDescriptorSets(dev->device, 1, &w, 0, NULL);
 
-    vk_span reads[3];
+    vk_span reads[ERG_VK_BINDINGS - 1];
     int n_reads = 0;
-    for (int b = 0; b < 3; b++)
-        if (ids[b] >= 0)
+    for (int b = 0; b < ERG_VK_BINDINGS; b++)
+        if (b != 3 && ids[b] >= 0)
             reads[n_reads++] = spans[b];
     order_node(e, reads, n_reads, &spans[3]);
     vk->vkCmdBindPipeline(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);

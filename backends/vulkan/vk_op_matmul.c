@@ -6,7 +6,12 @@
  * * (W_up X), both weights streamed against one read of X) are epilogues of
  * the same kernels (shaders/vulkan/matmul_epilogue.glsl): the addend is a
  * push-constant flag, so MATMUL_ADD shares MATMUL's pipelines; SWIGLU, which
- * changes the loop, is a specialisation constant.
+ * changes the loop, is a specialisation constant. MATMUL_QKV (Wq, Wk and Wv
+ * at bindings 0, 2 and 4) is matmul_vec's other variant of that constant: its
+ * workgroups take row groups of one weight each and store each product
+ * contiguous after the previous one; it runs matmul_vec at every width
+ * (there is no tiled variant: prefill on a discrete GPU reads each
+ * dequantised weight once per COLS columns rather than per tile).
  *
  * Shader variants, for each weight type T of erg_vk_weight_variant
  * (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k; WTYPE_<T upper-case>):
@@ -67,6 +72,15 @@ static void set_epilogue(const erg_vk_lower_in *in, struct erg_vk_push_matmul *p
     const erg_node *n = in->n;
     if (n->op == ERG_OP_MATMUL)
         return;
+    if (n->op == ERG_OP_MATMUL_QKV) { /* the K and V weights' places and first rows */
+        const erg_tensor *wq = &in->g->tensors[n->src[0]], *wk = &in->g->tensors[n->src[2]];
+        p->off_c = in->off[2];
+        p->off_v = in->off[4];
+        p->n_k0 = u32(wq->ne[1]);
+        p->n_v0 = u32(wq->ne[1] + wk->ne[1]);
+        p->N = p->n_v0 + u32(in->g->tensors[n->src[3]].ne[1]);
+        return;
+    }
     const erg_tensor *c = &in->g->tensors[n->src[2]];
     p->add = n->op == ERG_OP_MATMUL_ADD;
     p->off_c = in->off[2];
@@ -93,12 +107,12 @@ static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
         .nb_x1 = u32(x->nb[1]), .nb_x2 = u32(x->nb[2]), .nb_x3 = u32(x->nb[3]),
         .nb_d1 = u32(y->nb[1]), .nb_d2 = u32(y->nb[2]), .nb_d3 = u32(y->nb[3])};
     set_epilogue(in, &p);
-    bool swiglu = in->n->op == ERG_OP_MATMUL_SWIGLU;
+    bool swiglu = in->n->op == ERG_OP_MATMUL_SWIGLU, qkv = in->n->op == ERG_OP_MATMUL_QKV;
     const char *wt = erg_vk_weight_variant(w->dtype);
     uint32_t batches = p.x_ne2 * p.x_ne3;
     erg_vk_set_push(d, &p, sizeof p);
     bool cpu = caps->cpu_device && caps->subgroup_size >= 4 && caps->subgroup_size <= 64;
-    if (p.M <= GPU_VEC_COLS || cpu) {
+    if (p.M <= GPU_VEC_COLS || cpu || qkv) {
         snprintf(d->shader, sizeof d->shader, "matmul_vec%s_%s",
                  caps->subgroup_arithmetic ? "_sg" : "", wt);
         /* MATMUL_SWIGLU streams each row of both weights: half the rows
@@ -108,9 +122,13 @@ static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
         d->spec[1] = rows;
         d->spec[2] = p.M < GPU_VEC_COLS ? p.M : GPU_VEC_COLS;
         d->spec[3] = d->spec[0];
-        d->spec[4] = swiglu;
+        d->spec[4] = swiglu ? 1 : qkv ? 2 : 0; /* FUSED */
         d->n_spec = 5;
-        erg_vk_grid(ceil_div(p.N, rows) * ceil_div(p.M, d->spec[2]) * batches, d->groups);
+        /* QKV: each weight's rows in whole groups (matmul_vec.comp) */
+        uint32_t row_groups = qkv ? ceil_div(p.n_k0, rows) + ceil_div(p.n_v0 - p.n_k0, rows) +
+                                        ceil_div(p.N - p.n_v0, rows)
+                                  : ceil_div(p.N, rows);
+        erg_vk_grid(row_groups * ceil_div(p.M, d->spec[2]) * batches, d->groups);
     } else {
         snprintf(d->shader, sizeof d->shader, "matmul_tiled_%s", wt);
         d->spec[0] = swiglu;

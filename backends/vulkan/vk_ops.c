@@ -199,11 +199,15 @@ const erg_vk_op erg_vk_op_softmax = {small_enough, lower_softmax};
 const erg_vk_op erg_vk_op_rope = {small_enough, lower_rope};
 const erg_vk_op erg_vk_op_fill = {small_enough, lower_fill};
 
-void erg_vk_bound_sources(const erg_node *n, int32_t ids[3]) {
+void erg_vk_bound_tensors(const erg_node *n, int32_t ids[ERG_VK_BINDINGS]) {
     for (int b = 0; b < 3; b++)
         ids[b] = b < n->n_src ? n->src[b] : -1;
-    if (n->op == ERG_OP_ROPE_STORE)
-        ids[2] = n->n_src > 3 ? n->src[3] : -1;
+    ids[3] = n->dst;
+    ids[4] = n->n_src > 3 ? n->src[3] : -1;
+    if (n->op == ERG_OP_ROPE_STORE) {
+        ids[2] = ids[4];
+        ids[4] = -1;
+    }
     if (n->op == ERG_OP_FILL)
         ids[0] = -1;
 }
@@ -213,7 +217,8 @@ const erg_vk_op *erg_vk_op_for(erg_op op) {
     case ERG_OP_GET_ROWS: return &erg_vk_op_get_rows;
     case ERG_OP_MATMUL:
     case ERG_OP_MATMUL_ADD:
-    case ERG_OP_MATMUL_SWIGLU: return &erg_vk_op_matmul;
+    case ERG_OP_MATMUL_SWIGLU:
+    case ERG_OP_MATMUL_QKV: return &erg_vk_op_matmul;
     case ERG_OP_ATTENTION: return &erg_vk_op_attention;
     case ERG_OP_ADD:
     case ERG_OP_MUL:

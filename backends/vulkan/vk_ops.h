@@ -2,10 +2,10 @@
  * vk_ops.h: lowering IR nodes to Vulkan dispatches. Each op family says
  * whether a device can run a node, and turns the node into one dispatch:
  * which shader variant, its specialisation constants, its push constants
- * and its grid. Bindings are fixed by convention (shaders/vulkan/push.h):
- * sources 0-2 at bindings 0-2 (erg_vk_bound_sources says which, for the ops
- * that differ) and the result at binding 3, so the executor resolves them
- * before lowering and passes their byte offsets in.
+ * and its grid. Bindings are fixed by convention (shaders/vulkan/common.glsl):
+ * sources 0-2 at bindings 0-2, the result at binding 3 and source 3 at
+ * binding 4 (erg_vk_bound_tensors says which, for the ops that differ), so
+ * the executor resolves them before lowering and passes their byte offsets in.
  */
 #ifndef ERG_VK_OPS_H
 #define ERG_VK_OPS_H
@@ -16,6 +16,7 @@
 #define ERG_VK_PUSH_MAX 128
 #define ERG_VK_MAX_SPEC 5
 #define ERG_VK_MAX_GROUPS_X 65535u
+#define ERG_VK_BINDINGS 5
 
 /* One kernel launch. */
 typedef struct erg_vk_dispatch {
@@ -31,7 +32,7 @@ typedef struct erg_vk_lower_in {
     const erg_graph *g;
     const erg_node *n;
     const erg_vk_caps *caps;
-    uint32_t off[4]; /* byte offset of bindings 0-2's tensors and dst within their bindings */
+    uint32_t off[ERG_VK_BINDINGS]; /* byte offset of each binding's tensor within it */
 } erg_vk_lower_in;
 
 typedef struct erg_vk_op {
@@ -48,10 +49,11 @@ extern const erg_vk_op erg_vk_op_unary, erg_vk_op_binary, erg_vk_op_rms_norm, er
     erg_vk_op_rope, erg_vk_op_cpy, erg_vk_op_fill, erg_vk_op_get_rows, erg_vk_op_matmul,
     erg_vk_op_attention;
 
-/* The tensors of n bound at bindings 0-2, -1 where none: its sources 0-2,
- * except for ROPE_STORE (x, positions, factors: its destination is the
- * result's binding) and FILL (which reads nothing). */
-void erg_vk_bound_sources(const erg_node *n, int32_t ids[3]);
+/* The tensors of n bound at bindings 0-4, -1 where none: its sources 0-2,
+ * its result and its source 3, except for ROPE_STORE (x, positions,
+ * factors: its destination is the result's binding) and FILL (which reads
+ * nothing). */
+void erg_vk_bound_tensors(const erg_node *n, int32_t ids[ERG_VK_BINDINGS]);
 
 /* Spreads n workgroups over x (at most ERG_VK_MAX_GROUPS_X) and y. */
 void erg_vk_grid(uint32_t n, uint32_t groups[3]);

@@ -25,15 +25,15 @@ const erg_vk_shader *erg_vk_shader_find(const char *name) {
 
 erg_status erg_vk_pipelines_init(erg_backend_device *dev, erg_diag *diag) {
     const erg_vk_fns *vk = dev->vk;
-    VkDescriptorSetLayoutBinding b[4];
-    for (uint32_t i = 0; i < 4; i++)
+    VkDescriptorSetLayoutBinding b[ERG_VK_BINDINGS];
+    for (uint32_t i = 0; i < ERG_VK_BINDINGS; i++)
         b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
                                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                               .descriptorCount = 1,
                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo lci = {.sType =
                                                VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                           .bindingCount = 4,
+                                           .bindingCount = ERG_VK_BINDINGS,
                                            .pBindings = b};
     ERG_VK_CHECK(diag, vk->vkCreateDescriptorSetLayout(dev->device, &lci, NULL, &dev->set_layout),
                  "vkCreateDescriptorSetLayout");

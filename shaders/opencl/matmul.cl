@@ -8,7 +8,11 @@
  * Each kernel has two variants, instances of one body by NW, the number of
  * weight matrices:
  *   NW = 1, k_matvec_T / k_matmul_T: MATMUL, and MATMUL_ADD's epilogue
- *     (has_add: plus addend[n % a_ne0, m % a_ne1, b2 % a_ne2, b3 % a_ne3]);
+ *     (has_add: plus addend[n % a_ne0, m % a_ne1, b2 % a_ne2, b3 % a_ne3]),
+ *     and MATMUL_QKV: the N rows are W's [0, ends.s0), then WK's up to
+ *     ends.s1, then WV's (2-D, W's type and row length); each weight's
+ *     product is stored contiguous after the previous one's (stacked_at).
+ *     MATMUL passes ends = (N, N): W's rows only, stored through y_nb;
  *   NW = 2, k_matvec_swiglu_T / k_matmul_swiglu_T: MATMUL_SWIGLU, the
  *     products of W (gate) and U (up, W's type and shape) from each chunk
  *     of X loaded once, stored as silu(gate) * up.
@@ -20,6 +24,7 @@
  *   dims               (K, N, M, B2)
  *   ratio              (r2, r3)
  *   a, a_off, a_nb, a_ne, has_add    (NW = 1) the addend
+ *   wk, wk_off, wv, wv_off, ends     (NW = 1) MATMUL_QKV's K and V weights
  *   u, u_off, u_nb                   (NW = 2) the up matrix
  * and k_matvec_* takes lane_bits (below) after them.
  */
@@ -33,8 +38,40 @@
 
 /* The variant's arguments after ratio. */
 #define MM_ARGS(NW)                                                                            \
-    W1_##NW(__global const uchar *a, ulong a_off, long4 a_nb, long4 a_ne, int has_add)         \
+    W1_##NW(__global const uchar *a, ulong a_off, long4 a_nb, long4 a_ne, int has_add,         \
+            __global const uchar *wk, ulong wk_off, __global const uchar *wv, ulong wv_off,    \
+            long2 ends)                                                                        \
         W2_##NW(__global const uchar *u, ulong u_off, long4 u_nb)
+
+/* Row n of the stacked weights: W's rows [0, ends.s0), WK's [ends.s0,
+ * ends.s1), WV's after (W's alone where ends.s0 = N). */
+__global const uchar *stacked_row(__global const uchar *w, __global const uchar *wk,
+                                  __global const uchar *wv, long2 ends, long4 nb, long n, long i2,
+                                  long i3) {
+    if (n >= ends.s1)
+        return row_at(wv, nb, n - ends.s1, i2, i3);
+    if (n >= ends.s0)
+        return row_at(wk, nb, n - ends.s0, i2, i3);
+    return row_at(w, nb, n, i2, i3);
+}
+
+/* Where result (n, m, b2, b3) goes: through y's strides, or, for stacked
+ * weights, in its weight's contiguous [rows, M] product. */
+__global uchar *stacked_at(__global uchar *y, long4 nb, long2 ends, long N, long M, long n, long m,
+                           long b2, long b3) {
+    if (ends.s0 >= N)
+        return row_at_w(y, nb, m, b2, b3) + n * nb.s0;
+    long first = n < ends.s0 ? 0 : n < ends.s1 ? ends.s0 : ends.s1;
+    long rows = n < ends.s0 ? ends.s0 : n < ends.s1 ? ends.s1 - ends.s0 : N - ends.s1;
+    return y + 4 * (first * M + m * rows + n - first);
+}
+
+/* The variant's weight row n and result address. */
+#define MM_WROW_1(n, i2, i3)                                                                   \
+    stacked_row(w + w_off, wk + wk_off, wv + wv_off, ends, w_nb, n, i2, i3)
+#define MM_WROW_2(n, i2, i3) row_at(w + w_off, w_nb, n, i2, i3)
+#define MM_YAT_1(n, m, b2, b3) stacked_at(y + y_off, y_nb, ends, dims.s1, dims.s2, n, m, b2, b3)
+#define MM_YAT_2(n, m, b2, b3) (row_at_w(y + y_off, y_nb, m, b2, b3) + (n) * y_nb.s0)
 
 /* Result (n, m, b2, b3) from its sum g (and up's sum up). */
 #define MM_OUT_1(g, up, n, m, b2, b3)                                                          \
@@ -145,7 +182,7 @@ chunk load_x_tail(__global const float *x, long c, long K) {
         MV_EACH_COL(MV_ZERO, NW)                                                               \
         if (live) {                                                                            \
             int w2 = b2 / (int)ratio.s0, w3 = b3 / (int)ratio.s1;                              \
-            __global const uchar *wr = row_at(w + w_off, w_nb, n, w2, w3);                     \
+            __global const uchar *wr = MM_WROW_##NW(n, w2, w3);                                \
             W2_##NW(__global const uchar *ur = row_at(u + u_off, u_nb, n, w2, w3);)            \
             __global const uchar *xc = row_at(x + x_off, x_nb, m0, b2, b3);                    \
             if (nc == 1) {                                                                     \
@@ -166,8 +203,7 @@ chunk load_x_tail(__global const float *x, long c, long K) {
         }                                                                                      \
         if (live && lane == 0)                                                                 \
             for (int j = 0; j < nc; j++)                                                       \
-                *(__global float *)(row_at_w(y + y_off, y_nb, m0 + j, b2, b3) +                \
-                                    n * y_nb.s0) =                                             \
+                *(__global float *)MM_YAT_##NW(n, m0 + j, b2, b3) =                            \
                     MM_OUT_##NW(sums[j][lid], sums[MV_COLS + j][lid], n, m0 + j, b2, b3);      \
     }
 
@@ -199,7 +235,7 @@ chunk load_x_tail(__global const float *x, long c, long K) {
         /* the row or column this work-item loads */                                           \
         long n_load = n0 + lid, m_load = m0 + lid - 32;                                        \
         long n_safe = n_load < N ? n_load : 0, w2 = b2 / ratio.s0, w3 = b3 / ratio.s1;         \
-        __global const uchar *wr = row_at(w + w_off, w_nb, n_safe, w2, w3);                    \
+        __global const uchar *wr = MM_WROW_##NW(n_safe, w2, w3);                               \
         W2_##NW(__global const uchar *ur = row_at(u + u_off, u_nb, n_safe, w2, w3);)           \
         __global const float *xr = (__global const float *)row_at(                             \
             x + x_off, x_nb, m_load >= 0 && m_load < M ? m_load : 0, b2, b3);                  \
@@ -246,10 +282,9 @@ chunk load_x_tail(__global const float *x, long c, long K) {
         }                                                                                      \
         for (int j = 0; j < nj; j++) {                                                         \
             long m = m0 + tm + 8 * j;                                                          \
-            __global uchar *yr = row_at_w(y + y_off, y_nb, m, b2, b3);                         \
             for (int i = 0; i < ni; i++) {                                                     \
                 long n = n0 + tn + 8 * i;                                                      \
-                *(__global float *)(yr + n * y_nb.s0) =                                        \
+                *(__global float *)MM_YAT_##NW(n, m, b2, b3) =                                 \
                     MM_OUT_##NW(acc[0][i][j], acc[NW - 1][i][j], n, m, b2, b3);                \
             }                                                                                  \
         }                                                                                      \

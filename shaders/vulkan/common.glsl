@@ -1,5 +1,5 @@
-// common.glsl: what every erg compute shader shares: the four bindings
-// (sources 0-2 and the result, as 32-bit words), the push-constant structs,
+// common.glsl: what every erg compute shader shares: the five bindings
+// (sources 0-2, the result, and source 3, as 32-bit words), the push-constant structs,
 // byte-addressed reads and F32/F16/BF16 stores that need no 8/16-bit storage
 // feature, and the linear workgroup index over a 2D grid. (Weights are read
 // through dequant.glsl.)
@@ -11,6 +11,7 @@ layout(std430, set = 0, binding = 0) readonly buffer Src0 { uint src0[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Src1 { uint src1[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Src2 { uint src2[]; };
 layout(std430, set = 0, binding = 3) buffer Dst { uint dst[]; };
+layout(std430, set = 0, binding = 4) readonly buffer Src3 { uint src3[]; };
 
 uint group_index() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }
 

@@ -1,38 +1,39 @@
 // dequant.glsl: reading weights of the type named by one WTYPE_* define from
 // binding 0, with the values graph/dequant.c defines (every product of a
 // scale and a quant is exact in float, so the results match bit for bit).
-// Every reader takes `up` first: set, it reads binding 2 instead (the second
-// weight matrix of MATMUL_SWIGLU). Callers pass a literal, so the choice
-// folds away once glslc inlines.
+// Every reader takes `wsel` first, the binding it reads: 0u binding 0; 1u
+// binding 2 (MATMUL_SWIGLU's up weights, MATMUL_QKV's K weights); 2u binding
+// 4 (MATMUL_QKV's V weights). Callers pass a literal, so the choice folds
+// away once glslc inlines.
 //
 // Two ways in:
 //  - units, for kernels that stream whole rows (matvec, get_rows): a block of
 //    WT_BLOCK elements (WT_BLOCK_BYTES bytes) splits into WT_UNITS units of
 //    WT_UNIT_VECS vec4s, WT_UNIT_K = WT_BLOCK / WT_UNITS elements. wt_load(
-//    up, block_byte, u) reads the words of unit u into registers, and
+//    wsel, block_byte, u) reads the words of unit u into registers, and
 //    wt_vec(unit, u, j) decodes its elements u * WT_UNIT_K + 4j .. +3.
 //    A unit is a whole legacy block or half a K-quant super-block, read as
 //    a few runs of whole words with no branch on the data's alignment: a
 //    CPU implementation (lavapipe) runs each load instruction lane by lane,
 //    whatever its width and however many lanes take part, so the cost of a
 //    unit is the number of its loads.
-//  - wt_get4(up, row_byte, k): elements k..k+3 of a row (k a multiple of 4), for
+//  - wt_get4(wsel, row_byte, k): elements k..k+3 of a row (k a multiple of 4), for
 //    kernels that gather tiles.
 // The plain types (WT_PLAIN) treat 4 elements as a block and rows need not be
 // a whole number of them: wt_get1 reads the elements past the last block.
 // Quantised blocks are only 2-byte aligned.
 
-uint wt_word(bool up, uint i) { return up ? src2[i] : src0[i]; }
-uint wt_u8(bool up, uint b) { return (wt_word(up, b >> 2) >> ((b & 3u) * 8u)) & 0xFFu; }
-uint wt_u16(bool up, uint b) {  // b even
-    return (wt_word(up, b >> 2) >> ((b & 2u) * 8u)) & 0xFFFFu;
+uint wt_word(uint wsel, uint i) { return wsel == 2u ? src3[i] : wsel == 1u ? src2[i] : src0[i]; }
+uint wt_u8(uint wsel, uint b) { return (wt_word(wsel, b >> 2) >> ((b & 3u) * 8u)) & 0xFFu; }
+uint wt_u16(uint wsel, uint b) {  // b even
+    return (wt_word(wsel, b >> 2) >> ((b & 2u) * 8u)) & 0xFFFFu;
 }
-uint wt_u32(bool up, uint b) {  // b even
+uint wt_u32(uint wsel, uint b) {  // b even
     if ((b & 3u) == 0u)
-        return wt_word(up, b >> 2);
-    return wt_u16(up, b) | (wt_u16(up, b + 2u) << 16);
+        return wt_word(wsel, b >> 2);
+    return wt_u16(wsel, b) | (wt_u16(wsel, b + 2u) << 16);
 }
-float wt_f16(bool up, uint b) { return unpackHalf2x16(wt_u16(up, b)).x; }
+float wt_f16(uint wsel, uint b) { return unpackHalf2x16(wt_u16(wsel, b)).x; }
 
 // The four bytes of a word.
 uvec4 wt_bytes(uint w) { return (uvec4(w) >> uvec4(0u, 8u, 16u, 24u)) & 0xFFu; }
@@ -52,15 +53,15 @@ uint wt_bit4(uint w, uint bit) { return ((w >> bit) & 0x01010101u) << 4; }
 // value joins parts of two loaded words. A binding ends on a 4-byte boundary
 // at or past the run's end, and nothing past that boundary is read.
 #define WT_RUN_MAX 16
-void wt_run(bool up, uint byte, uint len, out uint v[WT_RUN_MAX]) {
+void wt_run(uint wsel, uint byte, uint len, out uint v[WT_RUN_MAX]) {
     uint n = (len + 3u) / 4u, base = byte >> 2;
     bool straddle = (byte & 2u) != 0u;
     uint w[WT_RUN_MAX + 1];
     [[unroll]] for (uint i = 0u; i < n; i++)
-        w[i] = wt_word(up, base + i);
+        w[i] = wt_word(wsel, base + i);
     w[n] = 0u;
     if (straddle && len % 4u == 0u)
-        w[n] = wt_word(up, base + n);
+        w[n] = wt_word(wsel, base + n);
     [[unroll]] for (uint i = 0u; i < n; i++)
         v[i] = straddle ? (w[i] >> 16) | (w[i + 1u] << 16) : w[i];
 }
@@ -75,37 +76,37 @@ void wt_run(bool up, uint byte, uint len, out uint v[WT_RUN_MAX]) {
 
 #if defined(WTYPE_F32)
 #define WT_BLOCK_BYTES 16u
-float wt_f32(bool up, uint b) { return uintBitsToFloat(wt_word(up, b >> 2)); }
-float wt_get1(bool up, uint row_byte, uint k) { return wt_f32(up, row_byte + 4u * k); }
-vec4 wt_get4(bool up, uint row_byte, uint k) {
+float wt_f32(uint wsel, uint b) { return uintBitsToFloat(wt_word(wsel, b >> 2)); }
+float wt_get1(uint wsel, uint row_byte, uint k) { return wt_f32(wsel, row_byte + 4u * k); }
+vec4 wt_get4(uint wsel, uint row_byte, uint k) {
     uint o = row_byte + 4u * k;
-    return vec4(wt_f32(up, o), wt_f32(up, o + 4u), wt_f32(up, o + 8u), wt_f32(up, o + 12u));
+    return vec4(wt_f32(wsel, o), wt_f32(wsel, o + 4u), wt_f32(wsel, o + 8u), wt_f32(wsel, o + 12u));
 }
 vec4 wt_unpack4(uint v[WT_RUN_MAX]) { return uintBitsToFloat(uvec4(v[0], v[1], v[2], v[3])); }
 #else
 #define WT_BLOCK_BYTES 8u
 #if defined(WTYPE_F16)
-float wt_get1(bool up, uint row_byte, uint k) { return wt_f16(up, row_byte + 2u * k); }
+float wt_get1(uint wsel, uint row_byte, uint k) { return wt_f16(wsel, row_byte + 2u * k); }
 vec4 wt_half4(uint a, uint b) { return vec4(unpackHalf2x16(a), unpackHalf2x16(b)); }
 #else
-float wt_get1(bool up, uint row_byte, uint k) {
-    return uintBitsToFloat(wt_u16(up, row_byte + 2u * k) << 16);
+float wt_get1(uint wsel, uint row_byte, uint k) {
+    return uintBitsToFloat(wt_u16(wsel, row_byte + 2u * k) << 16);
 }
 vec4 wt_half4(uint a, uint b) {
     return uintBitsToFloat(uvec4(a << 16, a & 0xFFFF0000u, b << 16, b & 0xFFFF0000u));
 }
 #endif
-vec4 wt_get4(bool up, uint row_byte, uint k) {
+vec4 wt_get4(uint wsel, uint row_byte, uint k) {
     uint o = row_byte + 2u * k;
-    return wt_half4(wt_u32(up, o), wt_u32(up, o + 4u));
+    return wt_half4(wt_u32(wsel, o), wt_u32(wsel, o + 4u));
 }
 vec4 wt_unpack4(uint v[WT_RUN_MAX]) { return wt_half4(v[0], v[1]); }
 #endif
 
 struct wt_unit { uint w[WT_RUN_MAX]; };
-wt_unit wt_load(bool up, uint bb, uint u) {
+wt_unit wt_load(uint wsel, uint bb, uint u) {
     wt_unit s;
-    wt_run(up, bb, WT_BLOCK_BYTES, s.w);
+    wt_run(wsel, bb, WT_BLOCK_BYTES, s.w);
     return s;
 }
 vec4 wt_vec(wt_unit s, uint u, uint j) { return wt_unpack4(s.w); }
@@ -171,9 +172,9 @@ uint wt_qh4(uint h) { return (((h & 0xFu) * 0x00204081u) & 0x01010101u) << 4; }
 #endif
 
 struct wt_unit { uint w[WT_RUN_MAX]; };
-wt_unit wt_load(bool up, uint bb, uint u) {
+wt_unit wt_load(uint wsel, uint bb, uint u) {
     wt_unit s;
-    wt_run(up, bb, WT_BLOCK_BYTES, s.w);
+    wt_run(wsel, bb, WT_BLOCK_BYTES, s.w);
     return s;
 }
 vec4 wt_vec(wt_unit s, uint u, uint j) {
@@ -189,19 +190,19 @@ vec4 wt_vec(wt_unit s, uint u, uint j) {
 #endif
 }
 
-vec4 wt_get4(bool up, uint row_byte, uint k) {
+vec4 wt_get4(uint wsel, uint row_byte, uint k) {
     uint bb = row_byte + (k / WT_BLOCK) * WT_BLOCK_BYTES, kb = k % WT_BLOCK;
 #if defined(WT_HAS_MIN)
-    vec2 dm = wt_legacy_dm(wt_u32(up, bb));
+    vec2 dm = wt_legacy_dm(wt_u32(wsel, bb));
 #else
-    vec2 dm = wt_legacy_dm(wt_u16(up, bb));
+    vec2 dm = wt_legacy_dm(wt_u16(wsel, bb));
 #endif
 #if defined(WTYPE_Q8_0)
-    return dm.x * wt_sbytes(wt_u32(up, bb + WT_QS + kb));
+    return dm.x * wt_sbytes(wt_u32(wsel, bb + WT_QS + kb));
 #else
-    uint q = wt_nib(wt_u32(up, bb + WT_QS + (kb & 15u)), kb >> 4);
+    uint q = wt_nib(wt_u32(wsel, bb + WT_QS + (kb & 15u)), kb >> 4);
 #if defined(WT_QH)
-    q |= wt_qh4(wt_u32(up, bb + WT_QH) >> kb);
+    q |= wt_qh4(wt_u32(wsel, bb + WT_QH) >> kb);
 #endif
     return wt_legacy_value(dm, wt_bytes(q));
 #endif
@@ -220,12 +221,12 @@ vec4 wt_get4(bool up, uint row_byte, uint k) {
 #if defined(WTYPE_Q4_K)
 #define WT_BLOCK_BYTES 144u  // d, dmin, scales[12], qs[128]
 #define WT_QS 16u
-uint wt_qh_word(bool up, uint bb, uint l) { return 0u; }
+uint wt_qh_word(uint wsel, uint bb, uint l) { return 0u; }
 #else
 #define WT_BLOCK_BYTES 176u  // d, dmin, scales[12], qh[32], qs[128]
 #define WT_QH 16u
 #define WT_QS 48u
-uint wt_qh_word(bool up, uint bb, uint l) { return wt_u32(up, bb + WT_QH + l); }
+uint wt_qh_word(uint wsel, uint bb, uint l) { return wt_u32(wsel, bb + WT_QH + l); }
 #endif
 
 // Scale (x) and offset (y) of group g: d * sc and -(dmin * m), with the 6-bit
@@ -254,12 +255,12 @@ struct wt_unit {
     uint qh[WT_RUN_MAX];
 #endif
 };
-wt_unit wt_load(bool up, uint bb, uint u) {
+wt_unit wt_load(uint wsel, uint bb, uint u) {
     wt_unit s;
-    wt_run(up, bb, 16u, s.head);  // d, dmin, scales
-    wt_run(up, bb + WT_QS + 64u * u, 64u, s.qs);
+    wt_run(wsel, bb, 16u, s.head);  // d, dmin, scales
+    wt_run(wsel, bb + WT_QS + 64u * u, 64u, s.qs);
 #if defined(WTYPE_Q5_K)
-    wt_run(up, bb + WT_QH, 32u, s.qh);
+    wt_run(wsel, bb + WT_QH, 32u, s.qh);
 #endif
     return s;
 }
@@ -274,13 +275,13 @@ vec4 wt_vec(wt_unit s, uint u, uint j) {
     return wt_k4(s.qs[8u * (j >> 4) + i], h, g, sc);
 }
 
-vec4 wt_get4(bool up, uint row_byte, uint k) {
+vec4 wt_get4(uint wsel, uint row_byte, uint k) {
     uint bb = row_byte + (k / WT_BLOCK) * WT_BLOCK_BYTES, kb = k % WT_BLOCK;
     uint g = kb >> 5, l = kb & 31u;
-    uvec3 sw = uvec3(wt_u32(up, bb + WT_SCALES), wt_u32(up, bb + WT_SCALES + 4u),
-                     wt_u32(up, bb + WT_SCALES + 8u));
-    vec2 s = wt_k_scale(unpackHalf2x16(wt_u32(up, bb)), sw, g);
-    return wt_k4(wt_u32(up, bb + WT_QS + 32u * (g >> 1) + l), wt_qh_word(up, bb, l), g, s);
+    uvec3 sw = uvec3(wt_u32(wsel, bb + WT_SCALES), wt_u32(wsel, bb + WT_SCALES + 4u),
+                     wt_u32(wsel, bb + WT_SCALES + 8u));
+    vec2 s = wt_k_scale(unpackHalf2x16(wt_u32(wsel, bb)), sw, g);
+    return wt_k4(wt_u32(wsel, bb + WT_QS + 32u * (g >> 1) + l), wt_qh_word(wsel, bb, l), g, s);
 }
 
 #elif defined(WTYPE_Q6_K)
@@ -307,11 +308,11 @@ vec4 wt_q6(uint lw, uint hw, uint q, float scale) {
 }
 
 struct wt_unit { uint ql[WT_RUN_MAX], qh[WT_RUN_MAX], tail[WT_RUN_MAX]; };
-wt_unit wt_load(bool up, uint bb, uint u) {
+wt_unit wt_load(uint wsel, uint bb, uint u) {
     wt_unit s;
-    wt_run(up, bb + 64u * u, 64u, s.ql);
-    wt_run(up, bb + WT_QH + 32u * u, 32u, s.qh);
-    wt_run(up, bb + WT_SCALES, WT_BLOCK_BYTES - WT_SCALES, s.tail);  // scales[16], d
+    wt_run(wsel, bb + 64u * u, 64u, s.ql);
+    wt_run(wsel, bb + WT_QH + 32u * u, 32u, s.qh);
+    wt_run(wsel, bb + WT_SCALES, WT_BLOCK_BYTES - WT_SCALES, s.tail);  // scales[16], d
     return s;
 }
 vec4 wt_vec(wt_unit s, uint u, uint j) {
@@ -323,12 +324,12 @@ vec4 wt_vec(wt_unit s, uint u, uint j) {
     return wt_q6(s.ql[8u * (q & 1u) + i], s.qh[i], q, d * wt_sbyte(sw, 2u * (q & 1u) + (i >> 2)));
 }
 
-vec4 wt_get4(bool up, uint row_byte, uint k) {
+vec4 wt_get4(uint wsel, uint row_byte, uint k) {
     uint bb = row_byte + (k / WT_BLOCK) * WT_BLOCK_BYTES, kb = k % WT_BLOCK;
     uint h = kb >> 7, q = (kb >> 5) & 3u, l = kb & 31u;
-    float sc = wt_sbyte(wt_u8(up, bb + WT_SCALES + (kb >> 4)), 0u);
-    return wt_q6(wt_u32(up, bb + 64u * h + 32u * (q & 1u) + l),
-                 wt_u32(up, bb + WT_QH + 32u * h + l), q, wt_f16(up, bb + WT_D) * sc);
+    float sc = wt_sbyte(wt_u8(wsel, bb + WT_SCALES + (kb >> 4)), 0u);
+    return wt_q6(wt_u32(wsel, bb + 64u * h + 32u * (q & 1u) + l),
+                 wt_u32(wsel, bb + WT_QH + 32u * h + l), q, wt_f16(wsel, bb + WT_D) * sc);
 }
 
 #else

@@ -29,7 +29,7 @@ void main() {
     uint n_blocks = p.ne0 / WT_BLOCK;
     for (uint i = tid; i < n_blocks * WT_UNITS; i += WG) {
         uint b = i / WT_UNITS, u = i % WT_UNITS;
-        wt_unit unit = wt_load(false, row + b * WT_BLOCK_BYTES, u);
+        wt_unit unit = wt_load(0u, row + b * WT_BLOCK_BYTES, u);
         uint o = out_row + 4u * (b * WT_BLOCK + u * WT_UNIT_K);
         [[unroll]] for (uint j = 0u; j < WT_UNIT_VECS; j++) {
             vec4 v = wt_vec(unit, u, j);
@@ -41,6 +41,6 @@ void main() {
     }
 #ifdef WT_PLAIN
     for (uint k = n_blocks * WT_BLOCK + tid; k < p.ne0; k += WG)
-        dst_f32(out_row + 4u * k, wt_get1(false, row, k));
+        dst_f32(out_row + 4u * k, wt_get1(0u, row, k));
 #endif
 }

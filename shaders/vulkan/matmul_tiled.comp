@@ -34,17 +34,17 @@ shared vec4 us[SWIGLU ? TK * TS : 1u];  // the up weights' slice
 
 // Elements k..k+3 of a weight row, zeros past the row's end (plain types
 // only: quantised rows are whole blocks, a multiple of TK).
-vec4 load_w(bool up, uint row, uint k) {
+vec4 load_w(uint wsel, uint row, uint k) {
 #ifdef WT_PLAIN
     if (k + 4u > p.K) {
         vec4 v = vec4(0.0);
         [[unroll]] for (uint c = 0u; c < 4u; c++)
             if (k + c < p.K)
-                v[c] = wt_get1(up, row, k + c);
+                v[c] = wt_get1(wsel, row, k + c);
         return v;
     }
 #endif
-    return wt_get4(up, row, k);
+    return wt_get4(wsel, row, k);
 }
 
 vec4 load_x(uint col, uint k) {
@@ -94,7 +94,7 @@ void main() {
 
     for (uint k0 = 0u; k0 < p.K; k0 += TK) {
         [[unroll]] for (uint h = 0u; h < 2u; h++) {
-            vec4 w = load_w(false, w_row[h], k0 + kq[h]);
+            vec4 w = load_w(0u, w_row[h], k0 + kq[h]);
             vec4 x = load_x(x_col[h], k0 + kq[h]);
             uint v = slot[h] / 4u, e = slot[h] % 4u;
             [[unroll]] for (uint c = 0u; c < 4u; c++) {
@@ -102,7 +102,7 @@ void main() {
                 xs[(kq[h] + c) * TS + v][e] = x[c];
             }
             if (SWIGLU) {
-                vec4 u = load_w(true, u_row[h], k0 + kq[h]);
+                vec4 u = load_w(1u, u_row[h], k0 + kq[h]);
                 [[unroll]] for (uint c = 0u; c < 4u; c++)
                     us[(kq[h] + c) * TS + v][e] = u[c];
             }

@@ -97,6 +97,7 @@ struct erg_vk_push_matmul {
     ERG_U32 x_ne2, x_ne3, nb_x1, nb_x2, nb_x3;
     ERG_U32 nb_d1, nb_d2, nb_d3;
     ERG_U32 add, off_c, ne_c0, ne_c1, ne_c2, ne_c3, nb_c1, nb_c2, nb_c3;
+    ERG_U32 n_k0, n_v0, off_v; /* MATMUL_QKV: first rows of Wk and Wv; Wv's offset */
 };
 
 /* ATTENTION: q [D, nt, H] (src0, F32), K [D, n_kv, H / group] (src1) and

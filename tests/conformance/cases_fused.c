@@ -1,5 +1,5 @@
 /* The conformance cases of the fused ops (RMS_NORM_MUL, MATMUL_ADD,
- * MATMUL_SWIGLU, ROPE_STORE, ATTENTION) and FILL, each against a
+ * MATMUL_SWIGLU, MATMUL_QKV, ROPE_STORE, ATTENTION) and FILL, each against a
  * double-precision reference of the unfused computation. Tolerances follow
  * cases.c. */
 #include "tests/conformance/harness.h"
@@ -181,6 +181,42 @@ static void matmul_swiglu_case(conf_target *t, conf_stats *st, erg_dtype dt, fmm
     case_free(&c);
 }
 
+/* MATMUL_QKV: the products with weights of Nq, Nk and Nv rows, each
+ * contiguous and one after another in the flat result. */
+static void matmul_qkv_case(conf_target *t, conf_stats *st, erg_dtype dt, int64_t K,
+                            const int64_t n[3], int64_t M, bool ref_math, uint64_t seed) {
+    conf_case c;
+    case_init(&c, seed, "MATMUL_QKV %s K=%lld N=%lld,%lld,%lld M=%lld", erg_dtype_name(dt),
+              (long long)K, (long long)n[0], (long long)n[1], (long long)n[2], (long long)M);
+    int64_t xne[2] = {K, M};
+    int32_t w[3];
+    for (int p = 0; p < 3; p++) {
+        int64_t wne[2] = {K, n[p]};
+        w[p] = case_leaf(&c, dt, 2, wne, 1.0);
+    }
+    int32_t x = case_leaf(&c, ERG_DT_F32, 2, xne, 1.0);
+    int32_t y = erg_gb_matmul_qkv(&c.g, w[0], x, w[1], w[2]);
+    ref_set r;
+    if (!ref_alloc(&c, y, &r, st)) {
+        case_free(&c);
+        return;
+    }
+    bool act_q8 = !ref_math && erg_dtype_get((int)dt)->quantized;
+    int64_t i = 0;
+    for (int p = 0; p < 3; p++)
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t row = 0; row < n[p]; row++, i++) {
+                dot_ref d = dot_of(&c, w[p], x, row, m, 0, 1, act_q8);
+                r.ref[i] = d.value;
+                r.bound[i] = d.bound;
+                r.rss[i] = d.rss;
+            }
+    tally(st, case_check_dot(&c, t, ref_math, y, r.ref, r.bound, r.rss,
+                             act_q8 ? TOL_ACT_Q8 : TOL_FLOAT));
+    ref_free(&r);
+    case_free(&c);
+}
+
 static void fused_matmul_cases(conf_target *t, conf_stats *st) {
     /* Decode, small M, prefill-like M >= 33, odd N; row counts in multiples
      * of 8 take the packed weight layouts. */
@@ -205,6 +241,20 @@ static void fused_matmul_cases(conf_target *t, conf_stats *st) {
             for (size_t i = 0; i < sizeof swiglu_shapes / sizeof swiglu_shapes[0]; i++)
                 matmul_swiglu_case(t, st, weight_types[d], swiglu_shapes[i], ref, seed++);
         }
+    /* Q, K and V rows: grouped-query (Nk = Nv < Nq) and equal; rows in
+     * multiples of 8 take the packed layouts, 17 does not; decode and
+     * prefill (M >= 33: tiles on the CPU, the tiled GPU kernels). */
+    static const struct {
+        int64_t K, n[3], M;
+    } qkv_shapes[] = {
+        {256, {64, 16, 16}, 1}, {256, {48, 48, 48}, 3},  {512, {32, 8, 8}, 1},
+        {256, {64, 16, 16}, 33}, {256, {17, 24, 17}, 1}, {256, {40, 16, 24}, 34},
+    };
+    for (size_t d = 0; d < N_WEIGHT_TYPES; d++)
+        for (int ref = 0; ref < 2; ref++)
+            for (size_t i = 0; i < sizeof qkv_shapes / sizeof qkv_shapes[0]; i++)
+                matmul_qkv_case(t, st, weight_types[d], qkv_shapes[i].K, qkv_shapes[i].n,
+                                qkv_shapes[i].M, ref, seed++);
 }
 
 /* ---- RMS_NORM_MUL ------------------------------------------------------------------------ */

@@ -147,6 +147,85 @@ static void check_swiglu(void) {
     erg_graph_free(&g);
 }
 
+/* A device without MATMUL_QKV. */
+static bool no_qkv(void *ctx, const erg_graph *g, const erg_node *n) {
+    (void)ctx;
+    (void)g;
+    return n->op != ERG_OP_MATMUL_QKV;
+}
+
+/* Q [64], K and V [16] rows of one x, each read by a SCALE (Q through its
+ * heads' RESHAPE), the scales outputs. Returns the Q reshape. */
+static int32_t projections(erg_graph *g, erg_dtype dt_v, int32_t *x) {
+    int32_t wq = weight(g, ERG_DT_Q4_0, 256, 64), wk = weight(g, ERG_DT_Q4_0, 256, 16);
+    int32_t wv = weight(g, dt_v, 256, 16);
+    *x = f32_input(g, "x", 256, 3);
+    int64_t heads[3] = {16, 4, 3};
+    int32_t qh = erg_gb_reshape(g, erg_gb_matmul(g, wq, *x), 3, heads);
+    erg_gb_mark_output(g, erg_gb_scale(g, qh, 2.0f));
+    erg_gb_mark_output(g, erg_gb_scale(g, erg_gb_matmul(g, wk, *x), 2.0f));
+    erg_gb_mark_output(g, erg_gb_scale(g, erg_gb_matmul(g, wv, *x), 2.0f));
+    return qh;
+}
+
+static void check_qkv(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int32_t x, qh = projections(&g, ERG_DT_Q4_0, &x);
+    CHECK_EQ_INT(fuse_all(&g), 1);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL), 0);
+    /* The fused node first, then a view per product, then their readers. */
+    CHECK_EQ_INT(g.n_nodes, 1 + 3 + 1 + 3);
+    const erg_node *n = &g.nodes[0];
+    CHECK(n->op == ERG_OP_MATMUL_QKV && n->src[1] == x);
+    const erg_tensor *flat = &g.tensors[n->dst];
+    CHECK_EQ_INT(flat->ne[0], (64 + 16 + 16) * 3);
+    CHECK_EQ_INT(flat->ne[1], 1);
+    static const int64_t rows[3] = {64, 16, 16}, offsets[3] = {0, 64 * 3 * 4, 80 * 3 * 4};
+    for (int p = 0; p < 3; p++) {
+        const erg_tensor *v = &g.tensors[g.nodes[1 + p].dst];
+        CHECK(g.nodes[1 + p].op == ERG_OP_VIEW && v->view_src == n->dst);
+        CHECK_EQ_INT(v->view_offset, offsets[p]);
+        CHECK_EQ_INT(v->ne[0], rows[p]);
+        CHECK_EQ_INT(v->ne[1], 3);
+        CHECK_EQ_INT(v->nb[1], rows[p] * 4);
+    }
+    /* The heads' RESHAPE of Q now aliases the flat result. */
+    CHECK(g.tensors[qh].view_src == n->dst && g.tensors[qh].view_offset == 0);
+    /* then the RESHAPE, Q's scale, and K's scale, which reads K's view */
+    CHECK(g.nodes[1 + 3 + 2].op == ERG_OP_SCALE && g.nodes[1 + 3 + 2].src[0] == g.nodes[2].dst);
+
+    /* V of another type (Q4_K_M files): left alone. */
+    erg_graph_clear(&g);
+    projections(&g, ERG_DT_Q6_K, &x);
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL), 3);
+
+    /* A device without the op keeps the matmuls. */
+    erg_graph_clear(&g);
+    projections(&g, ERG_DT_Q4_0, &x);
+    erg_fuse_stats st;
+    erg_diag d;
+    CHECK_STATUS(erg_graph_fuse(&g, no_qkv, NULL, &st, &d), ERG_OK);
+    CHECK_EQ_INT(st.n_rejected, 1);
+    CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL), 3);
+    CHECK_EQ_INT(g.n_nodes, 7);
+
+    /* A fourth matmul of x, or a product that is an output: left alone. */
+    erg_graph_clear(&g);
+    projections(&g, ERG_DT_Q4_0, &x);
+    erg_gb_mark_output(&g, erg_gb_matmul(&g, weight(&g, ERG_DT_Q4_0, 256, 8), x));
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    erg_graph_clear(&g);
+    int32_t wq = weight(&g, ERG_DT_F16, 256, 8);
+    x = f32_input(&g, "x", 256, 1);
+    erg_gb_mark_output(&g, erg_gb_matmul(&g, wq, x));
+    erg_gb_mark_output(&g, erg_gb_matmul(&g, wq, x));
+    erg_gb_mark_output(&g, erg_gb_matmul(&g, wq, x));
+    CHECK_EQ_INT(fuse_all(&g), 0);
+    erg_graph_free(&g);
+}
+
 static void check_rope_store(void) {
     erg_graph g;
     erg_graph_init(&g, NULL);
@@ -181,8 +260,9 @@ static void check_rope_store(void) {
 
 /* Counts the fused graph's ops on a tiny model of arch (2 layers, 5 tokens
  * after 3); per layer the unfused ops become: RMS_NORM_MUL x2 (x4 with QK
- * norms), one ROPE_STORE, one ATTENTION, MATMUL_SWIGLU, and MATMUL_ADD for
- * the output and down projections (and each bias). */
+ * norms), one ROPE_STORE, one ATTENTION, MATMUL_SWIGLU, MATMUL_ADD for
+ * the output and down projections (and each bias), and MATMUL_QKV for the
+ * unbiased Q, K and V projections. */
 static void check_model(erg_arch arch, erg_fuse_legal_fn legal, const char *label) {
     char path[256];
     if (!test_make_model(arch, ERG_FTYPE_MOSTLY_Q4_0, 11, path, sizeof path)) {
@@ -214,6 +294,8 @@ static void check_model(erg_arch arch, erg_fuse_legal_fn legal, const char *labe
         CHECK_EQ_INT(count_op(&g, ERG_OP_SILU), 0);
         CHECK_EQ_INT(count_op(&g, ERG_OP_RMS_NORM), 0);
         CHECK(count_op(&g, ERG_OP_MATMUL_ADD) >= 2 * (int)layers);
+        /* Qwen2's projections have biases: MATMUL_ADD took them. */
+        CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_QKV), arch == ERG_ARCH_QWEN2 ? 0 : layers);
     } else {
         CHECK_EQ_INT(count_op(&g, ERG_OP_ATTENTION), 0);
         CHECK_EQ_INT(count_op(&g, ERG_OP_SOFTMAX), layers);
@@ -238,6 +320,7 @@ int main(void) {
     check_rms_norm_mul();
     check_matmul_add();
     check_swiglu();
+    check_qkv();
     check_rope_store();
     check_model(ERG_ARCH_LLAMA, NULL, "llama");
     check_model(ERG_ARCH_QWEN2, NULL, "qwen2");
