@@ -77,6 +77,13 @@ typedef struct erg_backend {
      * the prepared copy (weights_prepare), found by the tensor's ext_id. */
     void *(*host_alloc)(erg_backend_device *dev, size_t size);
     void (*host_free)(erg_backend_device *dev, void *ptr);
+    /* Makes host memory that another device's host_alloc returned usable by
+     * this device's executors, as if its own host_alloc had returned it,
+     * until host_unregister: so one arena serves a graph placed on several
+     * devices. ERG_UNSUPPORTED, with the reason, where the device cannot
+     * (the memory must then come from its own host_alloc). */
+    erg_status (*host_register)(erg_backend_device *dev, void *ptr, size_t size, erg_diag *diag);
+    void (*host_unregister)(erg_backend_device *dev, void *ptr);
     erg_status (*exec_create)(erg_backend_device *dev, const erg_exec_options *opts,
                               erg_backend_exec **out, erg_diag *diag);
     void (*exec_free)(erg_backend_exec *exec);

@@ -102,6 +102,10 @@ double erg_membw_pass(erg_membw *m) {
     return (double)BUFFER_BYTES / m->p.seconds / 1e9;
 }
 
+size_t erg_membw_resident_bytes(const erg_membw *m) {
+    return m ? BUFFER_BYTES : 0; /* filled at open, so resident until closed */
+}
+
 void erg_membw_close(erg_membw *m) {
     if (!m)
         return;

@@ -11,8 +11,8 @@ static double ratio(double a, double b) {
 
 static void print_row(const erg_bench_record *f, const erg_bench_record *u) {
     printf("| %-38s | %-8s | %-7s | ", f->model, f->device, f->test);
-    if (f->unsupported[0]) {
-        printf("unsupported: %s\n", f->unsupported);
+    if (f->status != ERG_BENCH_OK) {
+        printf("%s: %s\n", erg_bench_status_name(f->status), f->reason);
         return;
     }
     char speed[16], cut[16], over_naive[16], over_bound[16];
@@ -61,7 +61,7 @@ static void print_json(const erg_bench_results *r) {
         cJSON_AddStringToObject(o, "test", f->test);
         cJSON_AddItemToObject(o, "fused", erg_bench_record_json(f));
         cJSON_AddItemToObject(o, "unfused", erg_bench_record_json(u));
-        if (!f->unsupported[0]) {
+        if (f->status == ERG_BENCH_OK) {
             cJSON_AddNumberToObject(o, "speedup", ratio(f->tps_median, u->tps_median));
             cJSON_AddNumberToObject(
                 o, "dispatch_cut", 1.0 - ratio(f->dispatches_per_token, u->dispatches_per_token));

@@ -11,6 +11,8 @@
 #include "graph/plan_memory.h"
 #include "hal/discover/discover.h"
 #include "model/build_graph.h"
+#include "scheduler/cost_model.h"
+#include "scheduler/partition.h"
 
 #include "erg/erg.h"
 
@@ -66,19 +68,58 @@ struct erg_model {
     erg_model_data *data;
     erg_weight_desc *weight_descs; /* per GGUF tensor: what backends prepare from */
     erg_model_weights *per_device; /* per runtime device */
-    pthread_mutex_t lock;          /* guards per_device */
+    pthread_mutex_t lock;          /* guards per_device, vocab and auto_extra_handover_s */
+    /* What auto sessions of this model learned about handovers (see
+     * erg_session_auto.extra_handover_s), so the next one starts there. */
+    double auto_extra_handover_s;
+    struct erg_vocab *vocab;       /* the tokenizer, loaded on first use (runtime/text.c) */
     char last_error[ERG_DIAG_MAX];
 };
 
-struct erg_session {
-    erg_model *model;
+/* A device a session places nodes on, with its executor. */
+typedef struct erg_session_target {
     erg_rt_device *device;
     erg_backend_exec *exec;
-    /* Nodes the device cannot run go to the CPU (made on first need). */
-    erg_rt_device *fallback;
-    erg_backend_exec *fallback_exec;
+} erg_session_target;
+
+/* Device "auto": each device's calibrated costs and the goal; a step's
+ * placement is kept per phase while the graph's structure stays the same. */
+typedef struct erg_auto_phase {
+    uint64_t structure;         /* hash of the graph's ops, 0: none yet */
+    uint8_t *assign;
+    size_t cap;
+    erg_part_result result;
+} erg_auto_phase;
+
+typedef struct erg_session_auto {
+    erg_device_costs costs[ERG_PART_MAX_DEVICES]; /* per target (per device while planning) */
+    size_t n_costs;
+    erg_part_goal goal;
+    uint64_t weight_bytes;      /* the model's matmul weights */
+    erg_auto_phase phase[ERG_PROFILE_PHASES];
+    bool failed[ERG_PART_MAX_DEVICES]; /* per target: failed during the session */
+    /* Refinement from real runs: a handover's cost beyond calibration (the
+     * switch between devices that share cores), and the value the current
+     * placements were made with. */
+    double extra_handover_s, placed_with_s;
+    char inject_device[32];     /* ERG_SCHED_FAIL's device, or "" */
+    long inject_countdown;      /* uses left before it fails */
+} erg_session_auto;
+
+struct erg_session {
+    erg_model *model;
+    /* The session's device (auto: the one whose memory holds the KV cache
+     * and activations) and its executor: targets[0]. */
+    erg_rt_device *device;
+    erg_backend_exec *exec;
+    /* Explicit device: [0] and the CPU for what it cannot run (made on
+     * first need). Auto: the devices the placement uses. */
+    erg_session_target targets[ERG_PART_MAX_DEVICES];
+    size_t n_targets;
+    erg_session_auto *sched;    /* NULL for an explicit device */
     uint8_t *assign;            /* the placement of each node of the step */
     size_t assign_cap;
+    uint32_t *placed_nodes;     /* per runtime device: non-view nodes of the last eval */
     bool strict_device;         /* fallback is an error instead */
     bool no_fusion;             /* run the graph as built */
     bool poison_freed;          /* NaN into memory the planner frees (debugging) */
@@ -118,6 +159,65 @@ erg_backend_env erg_rt_backend_env(const erg_runtime *rt);
  * device's copy (at destroy). */
 erg_status erg_rt_model_describe_weights(erg_model *m, erg_diag *diag);
 void erg_rt_model_free_weights(erg_model *m);
+
+/* The model's tokenizer, loaded on first use; freed at destroy. */
+erg_status erg_rt_model_vocab(erg_model *m, const struct erg_vocab **out, erg_diag *diag);
+void erg_rt_model_free_vocab(erg_model *m);
+
+/* Calibration (session_auto.c): each runtime device's costs for the model,
+ * from the cache or measured now (and cached). */
+typedef enum erg_calib_outcome {
+    ERG_CALIB_CACHED,
+    ERG_CALIB_MEASURED,
+    ERG_CALIB_LEFT_OUT,      /* the device cannot run the whole graph, or has no timers */
+    ERG_CALIB_OVER_BUDGET    /* not measured: the time budget ran out */
+} erg_calib_outcome;
+
+typedef struct erg_calib_request {
+    const bool *recalibrate; /* per device: measure even if cached; NULL: none */
+    double budget_s;         /* 0: none; devices are not started past it */
+    void (*progress)(void *user, size_t done, size_t total, const char *device);
+    void *user;
+} erg_calib_request;
+
+/* Fills costs[0 .. n) for rt->devices[0 .. n) (n <= ERG_PART_MAX_DEVICES);
+ * req may be NULL. */
+erg_status erg_rt_calibration(erg_model *m, bool reference_math, const erg_calib_request *req,
+                              erg_device_costs *costs, erg_calib_outcome *outcome, size_t n,
+                              erg_diag *diag);
+
+/* Device "auto" (session_auto.c): loads or makes each device's calibration,
+ * places the step graphs, opens the devices the placement uses as the
+ * session's targets and puts the KV cache in memory they all use. */
+erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
+                                   erg_dtype kv_dtype, erg_diag *diag);
+void erg_session_auto_free(erg_session *s);
+/* The placement of a step's graph of nt tokens (kept while its structure
+ * stays the same); adds the prediction to the session's stats. */
+erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t nt,
+                                   const uint8_t **assign, erg_diag *diag);
+/* Test hook (ERG_SCHED_FAIL=DEVICE[:N]): the named device fails its Nth
+ * use (default 1) with ERG_DEVICE, *failed naming its target. */
+erg_status erg_session_auto_injected_failure(erg_session *s, const erg_graph *g,
+                                             const uint8_t *assign, uint8_t *failed,
+                                             erg_diag *diag);
+/* Refines the handover cost from a step that ran in wall_s over
+ * n_subgraphs, against the prediction for it; a change of more than a
+ * fifth places the next steps again. */
+void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
+                              uint32_t n_subgraphs);
+/* Drops a failed target: logs it, counts it, places its work elsewhere;
+ * ERG_DEVICE when no device is left. */
+erg_status erg_session_auto_drop(erg_session *s, uint8_t target, erg_diag *diag);
+/* Fusion legality under auto: some target ran the fused op in calibration. */
+bool erg_session_auto_runs(void *session, const erg_graph *g, const erg_node *n);
+/* The KV cache in memory of the session's device. */
+erg_status erg_session_alloc_kv(erg_session *s, erg_dtype dtype, erg_diag *diag);
+/* Opens an executor on dev (with the model's weights there) as a target. */
+erg_status erg_session_add_target(erg_session *s, erg_rt_device *dev, erg_diag *diag);
+/* Makes memory of the session's device usable by its other targets. */
+erg_status erg_session_register(erg_session *s, void *ptr, size_t size, erg_diag *diag);
+void erg_session_unregister(erg_session *s, void *ptr);
 
 /* The model's weights on dev, prepared by the device's backend on first use. */
 erg_status erg_rt_model_weights(erg_model *m, erg_rt_device *dev, const erg_model_weights **out,

@@ -52,6 +52,7 @@ void erg_model_destroy(erg_model *m) {
     if (!m)
         return;
     erg_rt_model_free_weights(m);
+    erg_rt_model_free_vocab(m);
     erg_model_data_free(m->data);
     pthread_mutex_destroy(&m->lock);
     erg_free(&m->rt->alloc, m);

@@ -123,6 +123,13 @@ static erg_status enumerate_devices(erg_runtime *rt, erg_diag *diag) {
     return ERG_OK;
 }
 
+/* Appends s to the string in buf (size bytes), cutting what does not fit. */
+static void append(char *buf, size_t size, const char *s) {
+    size_t len = strlen(buf);
+    if (len + 1 < size)
+        snprintf(buf + len, size - len, "%s", s);
+}
+
 /* The accelerators the kernel exposes, each with the plugin device (if any)
  * whose device_info names its bus path or driver. */
 static erg_status discover_accelerators(erg_runtime *rt, erg_diag *diag) {
@@ -132,8 +139,8 @@ static erg_status discover_accelerators(erg_runtime *rt, erg_diag *diag) {
     rt->accels = x;
     erg_discover(&(erg_discover_env){.alloc = &rt->alloc}, &x->list);
     for (size_t i = 0; i < x->list.n_notes; i++) {
-        strncat(x->notes, i ? "\n" : "", sizeof x->notes - strlen(x->notes) - 1);
-        strncat(x->notes, x->list.notes[i], sizeof x->notes - strlen(x->notes) - 1);
+        append(x->notes, sizeof x->notes, i ? "\n" : "");
+        append(x->notes, sizeof x->notes, x->list.notes[i]);
     }
 #ifdef ERG_HAVE_PLUGINS
     for (size_t d = 0; d < rt->n_devices; d++) {
@@ -301,15 +308,16 @@ erg_status erg_rt_device_acquire(erg_runtime *rt, const char *name, erg_rt_devic
         name = rt->default_device;
     erg_rt_device *dev = NULL;
     if (strcmp(name, "auto") == 0) {
-        /* Until the scheduler places ops by measured cost, auto is the first
-         * device found (the CPU, which can run every op). */
+        /* Sessions place "auto" by cost (session_auto.c); a caller that needs
+         * one device (erg graph's fusion check) gets the first found, the CPU,
+         * which runs every op. */
         dev = rt->n_devices ? &rt->devices[0] : NULL;
     } else {
         char want[40];
         snprintf(want, sizeof want, "%s", name);
         /* "vulkan" means "vulkan:0"; "cpu:0" means "cpu". */
         if (!strchr(want, ':') && strcmp(want, "cpu") != 0)
-            strncat(want, ":0", sizeof want - strlen(want) - 1);
+            append(want, sizeof want, ":0");
         if (strcmp(want, "cpu:0") == 0)
             snprintf(want, sizeof want, "cpu");
         for (size_t i = 0; i < rt->n_devices && !dev; i++)
@@ -319,8 +327,8 @@ erg_status erg_rt_device_acquire(erg_runtime *rt, const char *name, erg_rt_devic
     if (!dev) {
         char list[256] = "";
         for (size_t i = 0; i < rt->n_devices; i++) {
-            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, rt->devices[i].info.name, sizeof list - strlen(list) - 1);
+            append(list, sizeof list, i ? ", " : "");
+            append(list, sizeof list, rt->devices[i].info.name);
         }
         return erg_fail(diag, ERG_NOT_FOUND, "no device '%s' (devices: %s, auto)", name, list);
     }

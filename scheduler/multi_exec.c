@@ -1,9 +1,9 @@
 /* Running placed subgraphs in order. */
 #include "scheduler/multi_exec.h"
 
-erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign,
-                         const erg_exec_target targets[2], erg_exec_stats *stats,
-                         uint32_t *n_subgraphs, erg_diag *diag) {
+erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign, const erg_exec_target *targets,
+                         erg_exec_stats *stats, uint32_t *n_subgraphs, uint8_t *failed,
+                         erg_diag *diag) {
     *stats = (erg_exec_stats){0};
     *n_subgraphs = 0;
     for (size_t start = 0; start < g->n_nodes;) {
@@ -17,6 +17,7 @@ erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign,
         sub.n_nodes = end - start;
         sub.cap_nodes = sub.n_nodes;
         erg_exec_stats es = {0};
+        *failed = assign[start];
         ERG_RETURN_IF_ERROR(t->backend->compile(t->exec, &sub, diag));
         ERG_RETURN_IF_ERROR(t->backend->execute(t->exec, &sub, &es, diag));
         stats->n_dispatches += es.n_dispatches;

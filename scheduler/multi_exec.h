@@ -1,8 +1,11 @@
 /*
- * multi_exec.h: runs a graph placed on two devices: each run of consecutive
- * nodes on one device is a subgraph, compiled and executed on that device's
- * executor in order. Tensors live in host-addressable memory; a device with
- * memory of its own copies what it reads and writes (and counts it).
+ * multi_exec.h: runs a graph placed on several devices: each run of
+ * consecutive nodes on one device is a subgraph, compiled and executed on
+ * that device's executor in order; an execute returns when its work is done,
+ * so the next subgraph reads finished results. Tensors live in one
+ * host-addressable memory that every device uses (its own host_alloc, or
+ * registered with host_register); a device with memory of its own copies
+ * what it reads and writes (and counts it).
  */
 #ifndef ERG_SCHEDULER_MULTI_EXEC_H
 #define ERG_SCHEDULER_MULTI_EXEC_H
@@ -15,9 +18,10 @@ typedef struct erg_exec_target {
 } erg_exec_target;
 
 /* targets[assign[i]] runs node i. Stats add up over the subgraphs;
- * *n_subgraphs counts them. */
-erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign,
-                         const erg_exec_target targets[2], erg_exec_stats *stats,
-                         uint32_t *n_subgraphs, erg_diag *diag);
+ * *n_subgraphs counts them. On an error, *failed is the target whose
+ * compile or execute failed. */
+erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign, const erg_exec_target *targets,
+                         erg_exec_stats *stats, uint32_t *n_subgraphs, uint8_t *failed,
+                         erg_diag *diag);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * placement.h: which device runs each node of a graph. The rule for now:
- * a node goes to the session's device if it supports it, else to the
- * fallback device (the CPU, which runs every op). The next step replaces
- * the rule by measured cost; the interface stays an assignment per node.
+ * placement.h: which device runs each node of a graph on an explicit
+ * device: a node goes to the session's device if it supports it, else to
+ * the fallback device (the CPU, which runs every op). Device "auto" places
+ * by measured cost instead (auto_place.h).
  */
 #ifndef ERG_SCHEDULER_PLACEMENT_H
 #define ERG_SCHEDULER_PLACEMENT_H

@@ -28,6 +28,17 @@ packages=(build-essential cmake pkg-config libcjson-dev python3 python3-numpy
           libvulkan-dev glslc spirv-tools ocl-icd-opencl-dev opencl-c-headers
           libvulkan1 mesa-vulkan-drivers ocl-icd-libopencl1 pocl-opencl-icd)
 [ "$mode" = test ] && packages+=(clang libclang-rt-dev valgrind vulkan-validationlayers)
+# test_tokref compares erg's tokenizers with the JavaScript ones it installs
+# from npm at test time. Debian's npm only when no npm is there (NodeSource's
+# nodejs carries its own and conflicts with Debian's).
+if [ "$mode" = test ]; then
+  packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
+# The ARM64 stage: Debian's cross compiler, qemu user-mode emulation, and the
+# arm64 libcjson from Debian multiarch (install_packages adds the architecture).
+[ "$mode" = test ] && packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+                                 libc6-dev-arm64-cross qemu-user libcjson-dev:arm64)
 
 install_packages() {
   local missing=()
@@ -47,6 +58,9 @@ install_packages() {
     sudo=(sudo)
   fi
   echo "installing: ${missing[*]}"
+  if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    "${sudo[@]}" dpkg --add-architecture arm64
+  fi
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
@@ -74,6 +88,42 @@ fi
 # fails its tests instead of skipping them.
 export ERG_REQUIRE_DEVICES=vulkan,opencl
 stage "tests (release)" ctest --test-dir build --output-on-failure -j"$jobs" -LE fuzz
+# (The release tests include the packaging checks, label package: exported
+# symbols, install + the example built through find_package and pkg-config.)
+# The smallest library a SoC SDK can carry: the CPU backend only.
+minimal_size() {
+  cmake -S . -B build-minimal -DERG_WERROR=$werror -DCMAKE_BUILD_TYPE=Release -DERG_MINIMAL=ON |
+    { grep -v '^--' || true; }
+  cmake --build build-minimal -j"$jobs" --target lib-size
+}
+stage "minimal library (size)" minimal_size
+# ARM64: cross-compiled with Debian's GCC, the tests run under qemu-aarch64
+# user-mode emulation: the CPU kernels at every level (scalar, neon, dotprod)
+# and npu-sim. Emulation checks results, not speed (docs/integration.md).
+# Emulation is slow (qemu runs floating point in software), so the stage
+# builds and runs the tests that check what differs on ARM: the kernels of
+# every level, forced scalar included, against the reference
+# (test_cpu_matmul, test_cpu_vec), the quantised formats, the plugin ABI with
+# npu-sim and the exported symbols; and it builds the CLI. The conformance
+# suite does not finish under qemu (its 2-thread pool stalls there; being
+# investigated): ERG_ARM64_CONFORMANCE=1
+# adds it at scalar and neon.
+arm64_targets=(test_cpu_matmul test_cpu_vec test_dequant test_quantize test_fp16 test_gguf
+               test_conformance_cpu test_plugin_abi test_plugin_loader test_npu_sim_memory
+               erg_shared erg_plugin_npu_sim erg)
+arm64_tests='^(test_cpu_matmul|test_cpu_vec|test_dequant|test_quantize|test_fp16|test_gguf'
+arm64_tests+='|test_plugin_abi|test_plugin_loader|test_npu_sim_memory'
+[ "${ERG_ARM64_CONFORMANCE:-}" = 1 ] && arm64_tests+='|conformance_cpu_(scalar|neon)'
+arm64_tests+='|package_symbols'
+build_arm64() {
+  cmake -S . -B build-arm64 -DERG_WERROR=$werror -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+    -DERG_VULKAN=OFF -DERG_OPENCL=OFF | { grep -v '^--' || true; }
+  cmake --build build-arm64 -j"$jobs" --target "${arm64_targets[@]}"
+}
+stage "build (arm64, cross)" build_arm64
+stage "tests (arm64, qemu)" env -u ERG_REQUIRE_DEVICES ctest --test-dir build-arm64 \
+  --output-on-failure -j"$jobs" --timeout 1800 -R "$arm64_tests)\$"
 stage "build (ASan + UBSan)" build build-sanitize -DCMAKE_BUILD_TYPE=Debug \
   -DERG_SANITIZE=address,undefined
 # ERG_BACKENDS=cpu: these tests run on the CPU, so no GPU driver is loaded

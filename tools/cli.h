@@ -50,15 +50,25 @@ int cli_runtime(const cli_args *a, int n_threads, erg_runtime **out);
 void cli_print_placement(const char *device, const erg_session_stats *st);
 /* The same as JSON members ("placement": {...}), without braces around. */
 void cli_print_placement_json(const erg_session_stats *st);
+/* Where the nodes ran (erg_session_placement) and, under device auto, the
+ * scheduler's predicted time and energy beside the measured time; the JSON
+ * form adds members (", \"nodes_on\": …") after the placement's. */
+void cli_print_auto(const erg_session *s, const erg_session_stats *st);
+void cli_print_auto_json(const erg_session *s, const erg_session_stats *st);
+/* "edp", "latency" or "energy". */
+bool cli_parse_policy(const char *s, erg_policy *out);
 
 /* Commands */
 int cmd_devices(cli_args *a);
 int cmd_eval(cli_args *a);
+int cmd_calibrate(cli_args *a);
 int cmd_graph(cli_args *a);
 int cmd_mkmodel(cli_args *a);
 int cmd_quantize(cli_args *a);
 int cmd_bench(cli_args *a);
 int cmd_profile(cli_args *a);
 int cmd_plugin_check(cli_args *a);
+int cmd_tokenize(cli_args *a);
+int cmd_run(cli_args *a);
 
 #endif

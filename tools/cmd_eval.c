@@ -10,7 +10,10 @@
 static void usage(void) {
     printf("usage: erg eval -m MODEL --tokens 1,2,3 [--device D] [-t N] [-c N_CTX]\n"
            "                [--kv-type f16|f32] [--reference] [--strict] [--no-fusion]\n"
+           "                [--policy edp|latency|energy] [--power-cap W] [--latency-limit MS]\n"
            "                [--logits-out FILE] [-o table|json]\n"
+           "  --device auto (the default) places each node by measured cost; --policy, --power-cap\n"
+           "                and --latency-limit say what it minimises and within what\n"
            "  --strict      fail if the device cannot run every node (no CPU fallback)\n"
            "  --no-fusion   run the graph as built, without the fusion passes\n"
            "  --logits-out  float32 logits of every position (n_tokens x n_vocab, row-major, LE)\n"
@@ -24,6 +27,8 @@ typedef struct eval_opts {
     long long threads, n_ctx;
     erg_kv_type kv;
     bool reference, strict, no_fusion;
+    erg_policy policy;
+    double power_cap_w, latency_limit_ms;
     cli_output out;
 } eval_opts;
 
@@ -58,6 +63,17 @@ static int parse(cli_args *a, eval_opts *o) {
             o->strict = true;
         } else if (cli_flag(a, "--no-fusion", NULL, false, &v, &bad)) {
             o->no_fusion = true;
+        } else if (cli_flag(a, "--policy", NULL, true, &v, &bad)) {
+            if (!bad && !cli_parse_policy(v, &o->policy))
+                return cli_error(a, CLI_EXIT_USAGE, "--policy takes edp, latency or energy, not '%s'",
+                                 v);
+        } else if (cli_flag(a, "--power-cap", NULL, true, &v, &bad)) {
+            if (!bad && (!cli_parse_double(v, &o->power_cap_w) || !(o->power_cap_w > 0)))
+                return cli_error(a, CLI_EXIT_USAGE, "--power-cap takes watts above 0, not '%s'", v);
+        } else if (cli_flag(a, "--latency-limit", NULL, true, &v, &bad)) {
+            if (!bad && (!cli_parse_double(v, &o->latency_limit_ms) || !(o->latency_limit_ms > 0)))
+                return cli_error(a, CLI_EXIT_USAGE,
+                                 "--latency-limit takes milliseconds above 0, not '%s'", v);
         } else if (cli_flag(a, "--logits-out", NULL, true, &v, &bad)) {
             o->logits_out = v;
         } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
@@ -108,6 +124,9 @@ static int run(cli_args *a, const eval_opts *o, erg_runtime *rt) {
     so.reference_math = o->reference;
     so.strict_device = o->strict;
     so.no_fusion = o->no_fusion;
+    so.policy = o->policy;
+    so.power_cap_w = o->power_cap_w;
+    so.latency_limit_ms = o->latency_limit_ms;
     /* Room for the tokens (the library's default is min(model's, 4096)). */
     so.n_ctx = o->n_ctx ? (uint32_t)o->n_ctx : (uint32_t)o->n_tokens;
     if (erg_session_create(model, &so, &s) != ERG_OK) {
@@ -141,11 +160,13 @@ static int run(cli_args *a, const eval_opts *o, erg_runtime *rt) {
                "\"logit\": %.9g, ",
                erg_session_device(s), o->n_tokens, mi.n_vocab, best, (double)last[best]);
         cli_print_placement_json(&st);
+        cli_print_auto_json(s, &st);
         printf("}\n");
     } else {
         printf("argmax %u (logit %.6f) after %zu tokens on %s\n", best, (double)last[best],
                o->n_tokens, erg_session_device(s));
         cli_print_placement(erg_session_device(s), &st);
+        cli_print_auto(s, &st);
     }
 done:
     free(tokens);

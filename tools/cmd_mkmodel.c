@@ -2,6 +2,7 @@
 #include "tools/cli.h"
 
 #include "model/synth.h"
+#include "model/vocab_import.h"
 
 #include <string.h>
 
@@ -10,13 +11,15 @@ static void usage(void) {
            "                  --type T [--seed N] --out FILE [-t THREADS]\n"
            "                  [--n-vocab N] [--n-embd N] [--n-layer N] [--n-head N]\n"
            "                  [--n-head-kv N] [--n-ff N] [--head-dim N] [--n-ctx N]\n"
-           "                  [--tied | --untied] [--rope-freqs]\n"
-           "  T: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k q4_k_s q4_k_m q5_k_s q5_k_m\n",
+           "                  [--tied | --untied] [--rope-freqs] [--tokenizer tokenizer.json]\n"
+           "  T: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k q4_k_s q4_k_m q5_k_s q5_k_m\n"
+           "  --tokenizer  embed a Hugging Face tokenizer.json (and the tokenizer_config.json\n"
+           "               beside it) as llama.cpp's converter does; sets --n-vocab\n",
            erg_synth_preset_list());
 }
 
 int cmd_mkmodel(cli_args *a) {
-    const char *arch = NULL, *preset = "tiny", *type = NULL, *out = NULL;
+    const char *arch = NULL, *preset = "tiny", *type = NULL, *out = NULL, *tokenizer = NULL;
     long long seed = 1, threads = 0;
     /* Explicit dimensions override the preset's, in this order. */
     struct {
@@ -54,6 +57,8 @@ int cmd_mkmodel(cli_args *a) {
             tied = TIED_NO;
         } else if (cli_flag(a, "--rope-freqs", NULL, false, &v, &bad)) {
             rope_freqs = true;
+        } else if (cli_flag(a, "--tokenizer", NULL, true, &v, &bad)) {
+            tokenizer = v;
         } else {
             for (size_t d = 0; d < sizeof dims / sizeof dims[0] && !matched; d++) {
                 if (!cli_flag(a, dims[d].flag, NULL, true, &v, &bad))
@@ -99,8 +104,15 @@ int cmd_mkmodel(cli_args *a) {
     if (tied != TIED_PRESET)
         spec.tied_output = tied == TIED_YES;
     spec.rope_freqs = rope_freqs;
+    if (tokenizer && erg_vocab_json_size(NULL, tokenizer, &spec.n_vocab, &diag) != ERG_OK)
+        return cli_error(a, CLI_EXIT_FAIL, "%s", diag.msg);
     if (erg_synth_write(NULL, &spec, out, threads ? (int)threads : 2, &diag) != ERG_OK)
         return cli_error(a, CLI_EXIT_FAIL, "%s", diag.msg);
+    /* The synthetic vocabulary is written first, then replaced. */
+    if (tokenizer && erg_vocab_embed_json(NULL, out, tokenizer, &diag) != ERG_OK) {
+        remove(out);
+        return cli_error(a, CLI_EXIT_FAIL, "%s", diag.msg);
+    }
     printf("wrote %s: %s, %s, %u layers, embd %u, vocab %u\n", out, erg_arch_name(spec.arch),
            erg_ftype_name(spec.ftype), spec.n_layer, spec.n_embd, spec.n_vocab);
     return 0;

@@ -10,7 +10,10 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", cmd_devices, "list the devices erg can use"},
+    {"run", cmd_run, "generate text after a prompt, streamed"},
+    {"tokenize", cmd_tokenize, "the token ids of a text and their pieces"},
     {"eval", cmd_eval, "evaluate tokens, write logits"},
+    {"calibrate", cmd_calibrate, "measure each device's costs for device auto (cached)"},
     {"bench", cmd_bench, "prefill and decode speed on every device"},
     {"graph", cmd_graph, "show a model's compute graph"},
     {"profile", cmd_profile, "per-op time and energy of a model on one device"},

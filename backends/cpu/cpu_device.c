@@ -112,6 +112,15 @@ static void *cpu_host_alloc(erg_backend_device *dev, size_t size) {
 
 static void cpu_host_free(erg_backend_device *dev, void *ptr) { erg_free(dev->alloc, ptr); }
 
+/* The CPU's kernels read and write any host memory. */
+static erg_status cpu_host_register(erg_backend_device *dev, void *ptr, size_t size,
+                                    erg_diag *diag) {
+    (void)dev, (void)ptr, (void)size, (void)diag;
+    return ERG_OK;
+}
+
+static void cpu_host_unregister(erg_backend_device *dev, void *ptr) { (void)dev, (void)ptr; }
+
 const erg_backend erg_cpu_backend = {
     .name = "cpu",
     .enumerate = cpu_enumerate,
@@ -122,6 +131,8 @@ const erg_backend erg_cpu_backend = {
     .weights_free = erg_cpu_weights_free,
     .host_alloc = cpu_host_alloc,
     .host_free = cpu_host_free,
+    .host_register = cpu_host_register,
+    .host_unregister = cpu_host_unregister,
     .exec_create = erg_cpu_exec_create,
     .exec_free = erg_cpu_exec_free,
     .compile = erg_cpu_exec_compile,

@@ -7,12 +7,12 @@
 #include <strings.h>
 
 static const char *const level_names[ERG_CPU_LEVEL_COUNT] = {
-    "scalar", "avx2", "avx512", "avx512vnni",
+    "scalar", "avx2", "avx512", "avx512vnni", "neon", "dotprod",
 };
 
 /* The level each level builds on. */
 static const erg_cpu_level level_parent[ERG_CPU_LEVEL_COUNT] = {
-    ERG_CPU_SCALAR, ERG_CPU_SCALAR, ERG_CPU_AVX2, ERG_CPU_AVX512,
+    ERG_CPU_SCALAR, ERG_CPU_SCALAR, ERG_CPU_AVX2, ERG_CPU_AVX512, ERG_CPU_SCALAR, ERG_CPU_NEON,
 };
 
 static const uint32_t level_needs[ERG_CPU_LEVEL_COUNT] = {
@@ -23,6 +23,8 @@ static const uint32_t level_needs[ERG_CPU_LEVEL_COUNT] = {
     ERG_CPU_FEATURE_AVX2 | ERG_CPU_FEATURE_FMA | ERG_CPU_FEATURE_F16C | ERG_CPU_FEATURE_AVX512F |
         ERG_CPU_FEATURE_AVX512BW | ERG_CPU_FEATURE_AVX512VL | ERG_CPU_FEATURE_AVX512DQ |
         ERG_CPU_FEATURE_AVX512VNNI,
+    ERG_CPU_FEATURE_NEON,
+    ERG_CPU_FEATURE_NEON | ERG_CPU_FEATURE_DOTPROD,
 };
 
 typedef void (*init_fn)(erg_cpu_kernels *k);
@@ -35,6 +37,10 @@ static const struct {
     [ERG_CPU_AVX2] = {erg_cpu_vec_init_avx2, erg_cpu_mm_init_avx2},
     [ERG_CPU_AVX512] = {erg_cpu_vec_init_avx512, erg_cpu_mm_init_avx512},
     [ERG_CPU_AVX512VNNI] = {erg_cpu_vec_init_avx512vnni, erg_cpu_mm_init_avx512vnni},
+#endif
+#ifdef ERG_CPU_ARM_LEVELS
+    [ERG_CPU_NEON] = {erg_cpu_vec_init_neon, erg_cpu_mm_init_neon},
+    [ERG_CPU_DOTPROD] = {erg_cpu_vec_init_dotprod, erg_cpu_mm_init_dotprod},
 #endif
 };
 
@@ -79,7 +85,8 @@ bool erg_cpu_level_supported(erg_cpu_level level, uint32_t cpu_features) {
 }
 
 erg_cpu_level erg_cpu_level_best(uint32_t cpu_features) {
-    static const erg_cpu_level order[] = {ERG_CPU_AVX512VNNI, ERG_CPU_AVX512, ERG_CPU_AVX2};
+    static const erg_cpu_level order[] = {ERG_CPU_AVX512VNNI, ERG_CPU_AVX512, ERG_CPU_AVX2,
+                                          ERG_CPU_DOTPROD, ERG_CPU_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (erg_cpu_level_supported(order[i], cpu_features))
             return order[i];

@@ -2,11 +2,11 @@
  * kernels.h: the CPU backend's kernel table.
  *
  * One table per SIMD level. A level starts as a copy of the level below it
- * and overrides what it does better (scalar <- avx2 <- avx512 <- avx512vnni),
- * so every entry is always set. The level is
- * picked at run time from the CPU's features, or forced with
- * ERG_CPU_FEATURES, so one binary runs on any x86-64 and tests cover every
- * path the machine can execute.
+ * and overrides what it does better (x86-64: scalar <- avx2 <- avx512 <-
+ * avx512vnni; AArch64: scalar <- neon <- dotprod), so every entry is always
+ * set. The level is picked at run time from the CPU's features, or forced
+ * with ERG_CPU_FEATURES, so one binary runs on any x86-64 (or AArch64) and
+ * tests cover every path the machine can execute.
  *
  * Kernels work on contiguous rows; the ops (op_*.c) handle strides,
  * broadcasting and threading.
@@ -25,6 +25,8 @@ typedef enum erg_cpu_level {
     ERG_CPU_AVX2,       /* AVX2 + FMA + F16C */
     ERG_CPU_AVX512,     /* AVX-512 F, BW, VL, DQ */
     ERG_CPU_AVX512VNNI, /* AVX-512 + VNNI */
+    ERG_CPU_NEON,       /* AArch64 Advanced SIMD */
+    ERG_CPU_DOTPROD,    /* NEON + the ARMv8.2 dot product (SDOT) */
     ERG_CPU_LEVEL_COUNT
 } erg_cpu_level;
 
@@ -100,7 +102,7 @@ typedef struct erg_cpu_matmul_kernel {
 
 typedef struct erg_cpu_kernels {
     erg_cpu_level level;
-    const char *name; /* "scalar", "avx2", "avx512", "avx512vnni" */
+    const char *name; /* "scalar", "avx2", "avx512", "avx512vnni", "neon", "dotprod" */
 
     /* Matmul, per weight dtype (index = erg_dtype). */
     erg_cpu_matmul_kernel matmul[ERG_DT_COUNT];
@@ -153,8 +155,10 @@ int erg_cpu_level_parse(const char *name);
  * two files compiled with that level's target flags only:
  *   vec_<level>.c  elementwise, reductions, conversions, activation quantisers
  *   mm_<level>.c   matmul kernels for every weight type
- * The x86 levels exist only in x86-64 builds; other targets run scalar. */
-#define ERG_CPU_LEVEL_INITS(X) X(scalar) X(avx2) X(avx512) X(avx512vnni)
+ * The x86 levels exist only in x86-64 builds, the ARM levels (vec_neon.c,
+ * mm_neon.c, mm_neon_dotprod.c) only in AArch64 builds; other targets run
+ * scalar. */
+#define ERG_CPU_LEVEL_INITS(X) X(scalar) X(avx2) X(avx512) X(avx512vnni) X(neon) X(dotprod)
 #define ERG_CPU_DECLARE_INIT_(lvl)                                                      \
     void erg_cpu_vec_init_##lvl(erg_cpu_kernels *k);                                    \
     void erg_cpu_mm_init_##lvl(erg_cpu_kernels *k);

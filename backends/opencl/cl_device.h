@@ -65,6 +65,8 @@ erg_status erg_cl_weights_prepare(erg_backend_device *dev, const erg_weight_desc
 void erg_cl_weights_free(erg_backend_weights *weights);
 void *erg_cl_host_alloc(erg_backend_device *dev, size_t size);
 void erg_cl_host_free(erg_backend_device *dev, void *ptr);
+erg_status erg_cl_host_register(erg_backend_device *dev, void *ptr, size_t size, erg_diag *diag);
+void erg_cl_host_unregister(erg_backend_device *dev, void *ptr);
 /* The region holding [p, p + size), or NULL. With dev->lock held. */
 erg_cl_region *erg_cl_region_find(erg_backend_device *dev, const void *p, size_t size);
 

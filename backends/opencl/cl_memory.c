@@ -101,23 +101,16 @@ erg_cl_region *erg_cl_region_find(erg_backend_device *dev, const void *p, size_t
     return off <= r->size && size <= r->size - off ? r : NULL;
 }
 
-void *erg_cl_host_alloc(erg_backend_device *dev, size_t size) {
+/* Wraps host[0, bytes) in a CL_MEM_USE_HOST_PTR buffer, mapped for the
+ * host, and records it as a region. */
+static erg_status wrap_region(erg_backend_device *dev, char *host, size_t bytes, erg_diag *diag) {
     const erg_cl_api *cl = dev->cl;
-    size_t bytes = erg_align_up(size ? size : 1, HOST_GRANULE);
-    if (bytes < size)
-        return NULL;
-    char *host = erg_aligned_alloc(dev->alloc, bytes, HOST_ALIGN);
-    if (!host)
-        return NULL;
     cl_int err;
     cl_mem buf = cl->clCreateBuffer(dev->ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, host,
                                     &err);
-    if (err != CL_SUCCESS) {
-        ERG_LOGE(dev->log, "%s: host memory of %zu bytes: clCreateBuffer failed: %s (%d)",
-                 dev->info.name, bytes, erg_cl_error_name(err), (int)err);
-        erg_free(dev->alloc, host);
-        return NULL;
-    }
+    if (err != CL_SUCCESS)
+        return erg_fail(diag, ERG_DEVICE, "%s: host memory of %zu bytes: clCreateBuffer failed: %s (%d)",
+                        dev->info.name, bytes, erg_cl_error_name(err), (int)err);
     pthread_mutex_lock(&dev->lock);
     /* The host owns the memory until an execute unmaps it. A USE_HOST_PTR
      * buffer maps at its host pointer. */
@@ -137,19 +130,38 @@ void *erg_cl_host_alloc(erg_backend_device *dev, size_t size) {
         cl->clFinish(dev->queue);
     }
     pthread_mutex_unlock(&dev->lock);
-    if (!ok) {
-        ERG_LOGE(dev->log, "%s: host memory of %zu bytes: %s", dev->info.name, bytes,
-                 err != CL_SUCCESS ? erg_cl_error_name(err)
-                 : mapped != host  ? "clEnqueueMapBuffer mapped it elsewhere"
-                                   : "out of memory for the region table");
-        cl->clReleaseMemObject(buf);
+    if (ok)
+        return ERG_OK;
+    cl->clReleaseMemObject(buf);
+    return erg_fail(diag, err == CL_SUCCESS && mapped == host ? ERG_OUT_OF_MEMORY : ERG_DEVICE,
+                    "%s: host memory of %zu bytes: %s", dev->info.name, bytes,
+                    err != CL_SUCCESS ? erg_cl_error_name(err)
+                    : mapped != host  ? "clEnqueueMapBuffer mapped it elsewhere"
+                                      : "out of memory for the region table");
+}
+
+void *erg_cl_host_alloc(erg_backend_device *dev, size_t size) {
+    size_t bytes = erg_align_up(size ? size : 1, HOST_GRANULE);
+    if (bytes < size)
+        return NULL;
+    char *host = erg_aligned_alloc(dev->alloc, bytes, HOST_ALIGN);
+    if (!host)
+        return NULL;
+    erg_diag diag;
+    if (wrap_region(dev, host, bytes, &diag) != ERG_OK) {
+        ERG_LOGE(dev->log, "%s", diag.msg);
         erg_free(dev->alloc, host);
         return NULL;
     }
     return host;
 }
 
-void erg_cl_host_free(erg_backend_device *dev, void *ptr) {
+erg_status erg_cl_host_register(erg_backend_device *dev, void *ptr, size_t size, erg_diag *diag) {
+    return wrap_region(dev, ptr, size ? size : 1, diag);
+}
+
+/* Forgets the region at ptr; the host memory is freed if owned. */
+static void drop_region(erg_backend_device *dev, void *ptr, bool owned) {
     if (!ptr)
         return;
     const erg_cl_api *cl = dev->cl;
@@ -157,8 +169,9 @@ void erg_cl_host_free(erg_backend_device *dev, void *ptr) {
     size_t i = upper_bound(dev, ptr);
     if (i == 0 || dev->regions[i - 1].host != ptr) {
         pthread_mutex_unlock(&dev->lock);
-        ERG_LOGE(dev->log, "%s: host_free of %p, which host_alloc did not return", dev->info.name,
-                 ptr);
+        ERG_LOGE(dev->log, "%s: %s of %p, which %s did not return", dev->info.name,
+                 owned ? "host_free" : "host_unregister", ptr,
+                 owned ? "host_alloc" : "host_register");
         return;
     }
     erg_cl_region r = dev->regions[--i];
@@ -170,5 +183,10 @@ void erg_cl_host_free(erg_backend_device *dev, void *ptr) {
     cl->clFinish(dev->queue);
     pthread_mutex_unlock(&dev->lock);
     cl->clReleaseMemObject(r.buf);
-    erg_free(dev->alloc, r.host);
+    if (owned)
+        erg_free(dev->alloc, r.host);
 }
+
+void erg_cl_host_free(erg_backend_device *dev, void *ptr) { drop_region(dev, ptr, true); }
+
+void erg_cl_host_unregister(erg_backend_device *dev, void *ptr) { drop_region(dev, ptr, false); }

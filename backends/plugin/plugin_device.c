@@ -186,12 +186,22 @@ static void *host_alloc(erg_backend_device *d, size_t size) {
 
 static void host_free(erg_backend_device *d, void *ptr) { erg_free(d->alloc, ptr); }
 
+/* Executes copy from and to any host memory. */
+static erg_status host_register(erg_backend_device *d, void *ptr, size_t size, erg_diag *diag) {
+    (void)d, (void)ptr, (void)size, (void)diag;
+    return ERG_OK;
+}
+
+static void host_unregister(erg_backend_device *d, void *ptr) { (void)d, (void)ptr; }
+
 void erg_plugin_slot_fill(erg_plugin_slot *s) {
     s->backend.name = s->name;
     s->backend.close = device_close;
     s->backend.supports_node = supports_node;
     s->backend.host_alloc = host_alloc;
     s->backend.host_free = host_free;
+    s->backend.host_register = host_register;
+    s->backend.host_unregister = host_unregister;
     s->backend.exec_create = erg_plugin_exec_create;
     s->backend.exec_free = erg_plugin_exec_free;
     s->backend.compile = erg_plugin_compile;

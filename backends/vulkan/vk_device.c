@@ -270,6 +270,20 @@ erg_status erg_vk_submit_once(erg_backend_device *dev,
     return ERG_OK;
 }
 
+/* Shaders read buffers of the device's own memory; importing host memory
+ * (VK_EXT_external_memory_host) is not done, so a graph shared with other
+ * devices keeps its memory here and they register it. */
+static erg_status vk_host_register(erg_backend_device *dev, void *ptr, size_t size,
+                                   erg_diag *diag) {
+    (void)ptr;
+    return erg_fail(diag, ERG_UNSUPPORTED,
+                    "%s cannot use %zu bytes of host memory another device allocated (no "
+                    "host-memory import)",
+                    dev->info.name, size);
+}
+
+static void vk_host_unregister(erg_backend_device *dev, void *ptr) { (void)dev, (void)ptr; }
+
 const erg_backend erg_vulkan_backend = {
     .name = "vulkan",
     .enumerate = vk_enumerate,
@@ -280,6 +294,8 @@ const erg_backend erg_vulkan_backend = {
     .weights_free = erg_vk_weights_free,
     .host_alloc = vk_host_alloc,
     .host_free = vk_host_free,
+    .host_register = vk_host_register,
+    .host_unregister = vk_host_unregister,
     .exec_create = erg_vk_exec_create,
     .exec_free = erg_vk_exec_free,
     .compile = erg_vk_exec_compile,

@@ -39,6 +39,8 @@
  * Environment variables (options passed through this API override them):
  *   ERG_LOG            log level: error, warn, info, debug (default warn)
  *   ERG_DEVICE         default device for sessions (default "auto")
+ *   ERG_POLICY         the scheduler's objective for "auto": edp, latency,
+ *                      energy (default edp)
  *   ERG_CPU_FEATURES   force a CPU kernel level: scalar, avx2, avx512,
  *                      avx512vnni (default: the best this CPU runs)
  *   ERG_CPU_REPACK     0: keep weights in the file's layout on the CPU
@@ -393,6 +395,15 @@ typedef enum erg_kv_type {
     ERG_KV_F32 = 2
 } erg_kv_type;
 
+/* The objective of the scheduler's placement (device "auto"). EDP is energy
+ * x critical-path time. */
+typedef enum erg_policy {
+    ERG_POLICY_DEFAULT = 0,      /* ERG_POLICY, else edp */
+    ERG_POLICY_EDP = 1,
+    ERG_POLICY_LATENCY = 2,
+    ERG_POLICY_ENERGY = 3
+} erg_policy;
+
 typedef struct erg_session_options {
     size_t struct_size;          /* sizeof(erg_session_options) */
     uint32_t n_ctx;              /* context length; 0: min(model's, 4096) */
@@ -413,6 +424,12 @@ typedef struct erg_session_options {
      * reader, so a tensor read after its memory was reused shows up as NaN
      * in the logits. Also set by ERG_DEBUG_POISON=1. */
     bool poison_freed;
+    /* What the scheduler minimises when the device is "auto" (see
+     * erg_policy), and optional limits on its choice: an average power cap in
+     * watts and a latency limit per eval in milliseconds (0: none). */
+    erg_policy policy;
+    double power_cap_w;
+    double latency_limit_ms;
 } erg_session_options;
 
 /* Defaults: every field zero, struct_size set. Works in C and C++. */
@@ -454,7 +471,8 @@ ERG_API erg_status erg_session_truncate(erg_session *session, uint32_t n_keep);
 ERG_API uint32_t erg_session_n_ctx(const erg_session *session);
 /** Number of positions currently in the KV cache. */
 ERG_API uint32_t erg_session_n_past(const erg_session *session);
-/** Name of the device the session runs on ("cpu"). */
+/** Name of the device the session runs on ("cpu"), or "auto" when the
+ *  scheduler places its nodes (erg_session_placement says where). */
 ERG_API const char *erg_session_device(const erg_session *session);
 
 /** Counters of the last erg_session_eval. Set struct_size first. */
@@ -487,9 +505,156 @@ typedef struct erg_session_stats {
     uint64_t activation_naive_bytes;
     uint64_t activation_lower_bound_bytes;
     uint32_t n_fused;
+    /* The scheduler's prediction for the last eval from its cost model
+     * (device "auto"): time and energy; 0 when there was no prediction. */
+    double predicted_seconds;
+    double predicted_joules;
+    /* Devices that failed during the session (auto): their work was placed
+     * on the remaining devices and the eval run again. */
+    uint32_t n_devices_failed;
 } erg_session_stats;
 
 ERG_API erg_status erg_session_get_stats(const erg_session *session, erg_session_stats *stats);
+
+/** Where the last eval's non-view nodes ran: one line of `device=count`
+ *  pairs in the runtime's device order, e.g. "cpu=212,vulkan:0=36". Empty
+ *  before the first eval. ERG_INVALID_ARGUMENT if buf cannot hold it. */
+ERG_API erg_status erg_session_placement(const erg_session *session, char *buf, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Text: tokenizer, sampling, generation (docs/text.md)                     */
+/* ------------------------------------------------------------------------ */
+
+/* Flags of erg_model_tokenize. */
+#define ERG_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS where the model's tokenizer says */
+#define ERG_TOKENIZE_PARSE_SPECIAL 2u /* match control tokens ("<|im_start|>") in the text */
+
+/** Turns len bytes of UTF-8 text into token ids with the tokenizer the GGUF
+ *  describes (tokenizer.ggml.*). Invalid UTF-8 is read as U+FFFD.
+ *  *n_out is the number of tokens the text needs; when that is more than
+ *  cap, the first cap are written and ERG_INVALID_ARGUMENT is returned.
+ *  An unknown tokenizer model or pre-tokenizer gives ERG_UNSUPPORTED, named
+ *  in erg_model_last_error(). */
+ERG_API erg_status erg_model_tokenize(erg_model *model, const char *text, size_t len,
+                                      unsigned flags, int32_t *tokens, size_t cap,
+                                      size_t *n_out);
+
+/** The bytes of one token (possibly part of a UTF-8 character). Control
+ *  tokens give their text only when `special`. *n_out is the length; the
+ *  bytes are NUL-terminated when size > *n_out, else ERG_INVALID_ARGUMENT. */
+ERG_API erg_status erg_model_token_to_piece(erg_model *model, int32_t token, bool special,
+                                            char *buf, size_t size, size_t *n_out);
+
+/** The text of a list of tokens, as a detokenizer streams it (see below). */
+ERG_API erg_status erg_model_detokenize(erg_model *model, const int32_t *tokens, size_t n,
+                                        bool special, char *buf, size_t size, size_t *n_out);
+
+typedef enum erg_special_token {
+    ERG_SPECIAL_BOS = 0,
+    ERG_SPECIAL_EOS = 1,
+    ERG_SPECIAL_EOT = 2,         /* end of turn, where the vocabulary names one */
+    ERG_SPECIAL_PAD = 3
+} erg_special_token;
+
+/** A special token's id, or -1 if the vocabulary has none (or cannot load). */
+ERG_API int32_t erg_model_special_token(erg_model *model, erg_special_token which);
+
+/** Streaming detokenizer: feed ids one at a time, get back text that is
+ *  always whole UTF-8 characters (a partial character is held back until the
+ *  tokens that complete it arrive). Control tokens are hidden unless
+ *  `special`. *text stays valid until the next call on d. */
+typedef struct erg_detokenizer erg_detokenizer;
+ERG_API erg_status erg_detokenizer_create(erg_model *model, bool special, erg_detokenizer **out);
+ERG_API erg_status erg_detokenizer_push(erg_detokenizer *d, int32_t token, const char **text,
+                                        size_t *len);
+/** Ends the stream: an incomplete character left over comes out as U+FFFD. */
+ERG_API erg_status erg_detokenizer_flush(erg_detokenizer *d, const char **text, size_t *len);
+ERG_API void erg_detokenizer_destroy(erg_detokenizer *d);
+
+/** Why erg_generate stopped. */
+typedef enum erg_stop_reason {
+    ERG_STOP_NONE = 0,
+    ERG_STOP_EOS = 1,            /* an end-of-generation token (EOS, EOT) */
+    ERG_STOP_STRING = 2,         /* one of the stop strings */
+    ERG_STOP_LIMIT = 3,          /* n_predict tokens */
+    ERG_STOP_CONTEXT_FULL = 4,   /* the session's context is full */
+    ERG_STOP_ABORTED = 5         /* should_abort or on_text asked to stop */
+} erg_stop_reason;
+
+/** Generation options. Zero-initialised (with struct_size) means greedy
+ *  decoding until an end-of-generation token or a full context. Sampling
+ *  applies, in order: repetition and presence penalties over the last
+ *  penalty_last_n tokens, temperature, top-k, top-p, min-p; then draws
+ *  from what is left with a generator seeded by `seed`. */
+typedef struct erg_generate_options {
+    size_t struct_size;          /* sizeof(erg_generate_options) */
+    uint32_t n_predict;          /* most tokens to generate; 0: no limit */
+    float temperature;           /* 0: greedy (argmax) */
+    uint32_t top_k;              /* keep the k most likely; 0: off */
+    float top_p;                 /* keep the smallest set of mass >= p; 0 or 1: off */
+    float min_p;                 /* keep p >= min_p * max p; 0: off */
+    float repeat_penalty;        /* divide (multiply if negative) recent logits; 0 or 1: off */
+    float presence_penalty;      /* subtract from recent tokens' logits; 0: off */
+    uint32_t penalty_last_n;     /* window of the penalties; 0: 64 */
+    uint64_t seed;               /* same seed, same options, same model: same text */
+    const char *const *stop;     /* stop strings: generation ends before them */
+    size_t n_stop;
+    bool ignore_eos;             /* keep going past end-of-generation tokens */
+    bool show_special;           /* stream control tokens' text too */
+    /* Called with text as soon as it is safe to show: whole UTF-8
+     * characters, never the start of a stop string. token is the last
+     * token the text came from (-1 for text let out when generation ends).
+     * Return false to stop (ERG_STOP_ABORTED). */
+    bool (*on_text)(void *user, const char *text, size_t len, int32_t token);
+    /* Polled before each token; true stops generation (ERG_STOP_ABORTED). */
+    bool (*should_abort)(void *user);
+    void *user;
+} erg_generate_options;
+
+static inline erg_generate_options erg_generate_options_default(void) {
+    erg_generate_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+#define ERG_GENERATE_OPTIONS_INIT erg_generate_options_default()
+
+/** What erg_generate did. Set struct_size first. */
+typedef struct erg_generate_result {
+    size_t struct_size;          /* sizeof(erg_generate_result) */
+    uint32_t n_prompt;           /* prompt tokens evaluated */
+    uint32_t n_generated;        /* tokens sampled (the stop token included) */
+    erg_stop_reason stop_reason;
+    double prompt_seconds;       /* prefill wall time */
+    double generate_seconds;     /* wall time of the tokens after the prompt */
+} erg_generate_result;
+
+/** Evaluates the prompt tokens (appended to the session's context) and
+ *  generates tokens after them, streaming text through options->on_text.
+ *  result may be NULL. Errors are explained by erg_session_last_error(). */
+ERG_API erg_status erg_generate(erg_session *session, const int32_t *prompt, size_t n_prompt,
+                                const erg_generate_options *options,
+                                erg_generate_result *result);
+
+/** One chat message: role is "system", "user" or "assistant". */
+typedef struct erg_chat_message {
+    const char *role;
+    const char *content;
+} erg_chat_message;
+
+/** Formats messages with a built-in chat format: "chatml" (Qwen),
+ *  "llama3", "zephyr" (TinyLlama). name NULL: the format recognised from the
+ *  model's tokenizer.chat_template (ERG_NOT_FOUND if none is recognised).
+ *  add_assistant ends with the assistant's turn opened. Writes the prompt
+ *  (to be tokenized with ERG_TOKENIZE_PARSE_SPECIAL) into buf like
+ *  erg_model_token_to_piece; *n_out is its length. */
+ERG_API erg_status erg_model_chat_format(erg_model *model, const char *name,
+                                         const erg_chat_message *messages, size_t n_messages,
+                                         bool add_assistant, char *buf, size_t size,
+                                         size_t *n_out);
+
+/** "chatml, llama3, zephyr" */
+ERG_API const char *erg_chat_format_list(void);
 
 #ifdef __cplusplus
 }

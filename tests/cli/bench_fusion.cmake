@@ -49,7 +49,7 @@ foreach(i 0 1)
 endforeach()
 
 erg_run(plain err 0 ${bench} --no-fusion)
-expect_match("${plain}" "\\| +host us \\| +act MiB \\|" "act MiB column")
+expect_match("${plain}" "peak MiB +act MiB +top-1" "act MiB column")
 expect_match("${plain}" "act MiB: [^\n]*without fusion" "act MiB footnote")
 erg_run(json err 0 ${bench} --no-fusion -o json)
 string(JSON fusion GET "${json}" 0 fusion)

@@ -11,7 +11,7 @@ foreach(arch llama qwen3)
   execute_process(COMMAND ${VALGRIND} --error-exitcode=9 --leak-check=full
                           --suppressions=${CMAKE_CURRENT_LIST_DIR}/valgrind.supp
                           --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
-                          ${ERG} eval -m ${model} --tokens 1,2,3,4,5,6 -t 2
+                          ${ERG} eval -m ${model} --tokens 1,2,3,4,5,6 -t 2 --device cpu
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "valgrind found errors in erg eval (${arch}, exit ${rc}):\n${out}\n${err}")

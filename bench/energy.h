@@ -1,0 +1,49 @@
+/*
+ * energy.h: the joules of a test's timed runs, taken the way `erg profile`
+ * takes them: the device's meter (idle baseline first, one window per
+ * timed run), else the labelled estimate (power profile x busy time), and
+ * for a simulated device (npu-sim) the joules its own model reports.
+ */
+#ifndef ERG_BENCH_ENERGY_H
+#define ERG_BENCH_ENERGY_H
+
+#include "hal/energy/device_meter.h"
+
+typedef struct erg_bench_energy {
+    erg_device_meter meter;
+    bool open;
+} erg_bench_energy;
+
+/* One test's windows added up. */
+typedef struct erg_bench_energy_sum {
+    double joules, busy_s, wall_s;
+    bool simulated;        /* the device's own model reported the joules */
+    double simulated_s;    /* and the seconds its model took */
+} erg_bench_energy_sum;
+
+/* The meter of the runtime's device named `device` (the CPU's when no
+ * device has that name, e.g. "auto"); ERG_IO or ERG_FORMAT with the reason
+ * in err (a bad power profile file). */
+erg_status erg_bench_energy_open(erg_runtime *rt, const char *device, erg_bench_energy *e,
+                                 char *err, size_t err_size);
+void erg_bench_energy_close(erg_bench_energy *e);
+
+/* With a meter: its idle baseline, over an idle window of 10 updates and at
+ * least 250 ms. Nothing while estimating. */
+void erg_bench_energy_idle(erg_bench_energy *e);
+
+/* A window around one timed run, added to sum: busy_s of device time (the
+ * wall time on devices without timers) in wall_s; simulated_joules and
+ * simulated_s the run's from the device's model (0 for real devices). */
+void erg_bench_energy_begin(erg_bench_energy *e);
+void erg_bench_energy_end(erg_bench_energy *e, double busy_s, double wall_s,
+                          double simulated_joules, double simulated_s,
+                          erg_bench_energy_sum *sum);
+
+/* A test's joules and where they came from. A meter that failed during the
+ * run makes every window the estimate (never half measured). */
+double erg_bench_energy_joules(const erg_bench_energy *e, const erg_bench_energy_sum *sum);
+erg_energy_source erg_bench_energy_source(const erg_bench_energy *e,
+                                          const erg_bench_energy_sum *sum);
+
+#endif
