@@ -231,10 +231,11 @@ static erg_status timed_run(run_ctx *c, int v, int n, bool prompt, int depth,
     t->seconds = erg_time_s() - t0;
     if (sum) {
         /* Busy time: the device's timers where it has them, else the wall.
-         * A mixed placement's timers cover only its non-CPU parts, while
-         * the host works throughout: the wall. */
-        double busy = t->counts.device_seconds > 0 && !c->mixed ? t->counts.device_seconds
-                                                                 : t->seconds;
+         * A mixed placement's timers cover only its non-CPU parts, and a
+         * GPU API on the host's cores leaves out its host-side work, while
+         * the host works throughout: the wall for both. */
+        bool wall = c->mixed || c->energy->host_cores || t->counts.device_seconds <= 0;
+        double busy = wall ? t->seconds : t->counts.device_seconds;
         erg_bench_energy_end(c->energy, busy, t->seconds, t->counts.simulated_joules,
                              t->counts.simulated_seconds, sum);
     }

@@ -22,6 +22,7 @@ erg_status erg_bench_energy_open(erg_runtime *rt, const char *device, erg_bench_
             index = i;
     }
     erg_diag diag = {{0}};
+    e->host_cores = devs[index].kind == ERG_DEVICE_OTHER && devs[index].unified_memory;
     erg_status st = erg_device_meter_open(&e->meter, NULL, devs, n, index, &diag);
     free(devs);
     if (st != ERG_OK) {

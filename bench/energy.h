@@ -12,6 +12,11 @@
 typedef struct erg_bench_energy {
     erg_device_meter meter;
     bool open;
+    /* A GPU API implemented on the host's own cores (lavapipe, PoCL): its
+     * kernel timers leave out the host-side work between kernels, which
+     * keeps the same cores busy, so its busy time is the wall time, as for
+     * the CPU device. */
+    bool host_cores;
 } erg_bench_energy;
 
 /* One test's windows added up. */

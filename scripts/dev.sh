@@ -103,17 +103,15 @@ stage "minimal library (size)" minimal_size
 # Emulation is slow (qemu runs floating point in software), so the stage
 # builds and runs the tests that check what differs on ARM: the kernels of
 # every level, forced scalar included, against the reference
-# (test_cpu_matmul, test_cpu_vec), the quantised formats, the plugin ABI with
-# npu-sim and the exported symbols; and it builds the CLI. The conformance
-# suite does not finish under qemu (its 2-thread pool stalls there; being
-# investigated): ERG_ARM64_CONFORMANCE=1
-# adds it at scalar and neon.
+# (test_cpu_matmul, test_cpu_vec), the conformance suite at the scalar and
+# neon levels, the quantised formats, the plugin ABI with npu-sim and the
+# exported symbols; and it builds the CLI.
 arm64_targets=(test_cpu_matmul test_cpu_vec test_dequant test_quantize test_fp16 test_gguf
                test_conformance_cpu test_plugin_abi test_plugin_loader test_npu_sim_memory
                erg_shared erg_plugin_npu_sim erg)
 arm64_tests='^(test_cpu_matmul|test_cpu_vec|test_dequant|test_quantize|test_fp16|test_gguf'
 arm64_tests+='|test_plugin_abi|test_plugin_loader|test_npu_sim_memory'
-[ "${ERG_ARM64_CONFORMANCE:-}" = 1 ] && arm64_tests+='|conformance_cpu_(scalar|neon)'
+arm64_tests+='|conformance_cpu_(scalar|neon)'
 arm64_tests+='|package_symbols'
 build_arm64() {
   cmake -S . -B build-arm64 -DERG_WERROR=$werror -DCMAKE_BUILD_TYPE=Release \

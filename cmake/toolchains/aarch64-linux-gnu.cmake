@@ -30,6 +30,14 @@ set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
 find_program(ERG_QEMU_AARCH64 qemu-aarch64)
 if(ERG_QEMU_AARCH64)
-  # -L: where qemu finds the target's dynamic loader and libc.
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${ERG_QEMU_AARCH64} -L /usr/${ERG_CROSS_TRIPLE})
+  # -L: where qemu finds the target's dynamic loader. The loader and libc
+  # must come from one glibc build: with multiarch libc6:arm64 installed
+  # (libcjson-dev:arm64 brings it), libc is found in /lib/aarch64-linux-gnu,
+  # so the loader must be that one too (/ as the prefix). The cross
+  # package's loader with multiarch's libc hangs in pthread_create.
+  if(EXISTS /lib/ld-linux-aarch64.so.1)
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${ERG_QEMU_AARCH64} -L /)
+  else()
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${ERG_QEMU_AARCH64} -L /usr/${ERG_CROSS_TRIPLE})
+  endif()
 endif()
