@@ -63,6 +63,34 @@ static int32_t new_tensor(erg_graph *g, erg_tensor_kind kind, erg_dtype dt, int 
     return id;
 }
 
+/* Tensor names are made for every tensor of every step, so without
+ * snprintf (which costs about as much as the rest of building a node). */
+static size_t copy_name(char dst[ERG_NAME_MAX], const char *src) {
+    size_t n = 0;
+    while (n + 1 < ERG_NAME_MAX && src[n]) {
+        dst[n] = src[n];
+        n++;
+    }
+    dst[n] = 0;
+    return n;
+}
+
+/* "OPNAME-id", as snprintf("%s-%d") would write it (truncated to fit). */
+static void op_result_name(char dst[ERG_NAME_MAX], const char *op, int32_t id) {
+    char digits[12];
+    int nd = 0;
+    do {
+        digits[nd++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id > 0);
+    size_t n = copy_name(dst, op);
+    if (n + 1 < ERG_NAME_MAX)
+        dst[n++] = '-';
+    while (nd > 0 && n + 1 < ERG_NAME_MAX)
+        dst[n++] = digits[--nd];
+    dst[n] = 0;
+}
+
 static erg_node *new_node(erg_graph *g, erg_op op, int n_src, const int32_t *src, int32_t dst) {
     if (g->status != ERG_OK)
         return NULL;
@@ -80,7 +108,7 @@ static erg_node *new_node(erg_graph *g, erg_op op, int n_src, const int32_t *src
         n->src[i] = i < n_src ? src[i] : -1;
     n->dst = dst;
     g->tensors[dst].producer = id;
-    snprintf(g->tensors[dst].name, ERG_NAME_MAX, "%s-%d", erg_op_name(op), dst);
+    op_result_name(g->tensors[dst].name, erg_op_name(op), dst);
     return n;
 }
 
@@ -117,7 +145,7 @@ static int32_t leaf(erg_graph *g, erg_tensor_kind kind, const char *name, erg_dt
     erg_tensor *t = &g->tensors[id];
     t->ext_id = ext;
     t->data = data;
-    snprintf(t->name, ERG_NAME_MAX, "%s", name);
+    copy_name(t->name, name);
     return id;
 }
 

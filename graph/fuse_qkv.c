@@ -17,20 +17,23 @@
 
 #include <string.h>
 
-/* The three MATMULs that read x as their activations, in node order, when
- * exactly three do and the first is node `first`. */
-static bool projections_of(const erg_graph *g, size_t first, int32_t mm[3]) {
-    int32_t x = g->nodes[first].src[1];
-    int found = 0;
+/* Per tensor, the MATMULs that read it as their activations: how many, and
+ * the first three in node order. One pass over the graph. */
+typedef struct matmul_readers {
+    int32_t n;
+    int32_t mm[3];
+} matmul_readers;
+
+static void count_matmul_readers(const erg_graph *g, matmul_readers *r) {
     for (size_t i = 0; i < g->n_nodes; i++) {
         const erg_node *n = &g->nodes[i];
-        if (n->op != ERG_OP_MATMUL || n->src[1] != x)
+        if (n->op != ERG_OP_MATMUL)
             continue;
-        if (found == 3 || (found == 0 && i != first))
-            return false;
-        mm[found++] = (int32_t)i;
+        matmul_readers *x = &r[n->src[1]];
+        if (x->n < 3)
+            x->mm[x->n] = (int32_t)i;
+        x->n++;
     }
-    return found == 3;
 }
 
 static bool fusable(const erg_graph *g, const int32_t mm[3]) {
@@ -53,9 +56,10 @@ static bool fusable(const erg_graph *g, const int32_t mm[3]) {
 }
 
 /* Makes the fused node and the three views at the end of the graph, and
- * points the readers of the matmuls' results at the views. Returns false
- * (with the graph as it was) where the device refuses the node. */
-static bool fuse_one(erg_fuse_ctx *c, const int32_t mm[3]) {
+ * notes in redirect[] which view takes the place of each matmul's result.
+ * Returns false (with the graph as it was) where the device refuses the
+ * node. */
+static bool fuse_one(erg_fuse_ctx *c, const int32_t mm[3], int32_t *redirect) {
     erg_graph *g = c->g;
     size_t nn = g->n_nodes, nt = g->n_tensors;
     const erg_node *q = &g->nodes[mm[0]];
@@ -78,58 +82,87 @@ static bool fuse_one(erg_fuse_ctx *c, const int32_t mm[3]) {
         if (v < 0)
             return false;
         memcpy(g->tensors[v].name, g->tensors[old].name, ERG_NAME_MAX);
-        for (size_t i = 0; i < nn; i++)
-            for (int s = 0; s < g->nodes[i].n_src; s++)
-                if (g->nodes[i].src[s] == old)
-                    g->nodes[i].src[s] = v;
-        /* Views of the old result (the heads' RESHAPE) now alias the flat one. */
-        for (size_t t = 0; t < nt; t++)
-            if (g->tensors[t].kind == ERG_TENSOR_VIEW && g->tensors[t].view_src == old) {
-                g->tensors[t].view_src = flat;
-                g->tensors[t].view_offset += offset;
-            }
+        redirect[old] = v;
         offset += (size_t)(ne[0] * ne[1]) * sizeof(float);
-        erg_tensor *t = &g->tensors[old];
-        t->kind = ERG_TENSOR_UNUSED;
-        t->producer = -1;
-        t->view_src = -1;
     }
     if (c->stats)
         c->stats->n_fused[ERG_OP_MATMUL_QKV]++;
     return true;
 }
 
+/* Points the readers of the fused matmuls' results at the views that took
+ * their place; views of an old result (the heads' RESHAPE) now alias the
+ * flat one. The old results are left unused. One pass over the graph. */
+static void redirect_readers(erg_graph *g, size_t n_orig_tensors, const int32_t *redirect) {
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (int s = 0; s < g->nodes[i].n_src; s++) {
+            int32_t t = g->nodes[i].src[s];
+            if ((size_t)t < n_orig_tensors && redirect[t] >= 0)
+                g->nodes[i].src[s] = redirect[t];
+        }
+    for (size_t t = 0; t < g->n_tensors; t++) {
+        erg_tensor *v = &g->tensors[t];
+        if (v->kind != ERG_TENSOR_VIEW || (size_t)v->view_src >= n_orig_tensors ||
+            redirect[v->view_src] < 0)
+            continue;
+        const erg_tensor *by = &g->tensors[redirect[v->view_src]];
+        v->view_offset += by->view_offset;
+        v->view_src = by->view_src;
+    }
+    for (size_t t = 0; t < n_orig_tensors; t++)
+        if (redirect[t] >= 0) {
+            erg_tensor *old = &g->tensors[t];
+            old->kind = ERG_TENSOR_UNUSED;
+            old->producer = -1;
+            old->view_src = -1;
+        }
+}
+
 erg_status erg_fuse_qkv(erg_fuse_ctx *c, uint32_t *n_fused, erg_diag *diag) {
     erg_graph *g = c->g;
-    size_t n_orig = g->n_nodes;
+    size_t n_orig = g->n_nodes, n_orig_tensors = g->n_tensors;
     *n_fused = 0;
     /* Per original node: the first of the nodes that take its place (-1:
      * itself), or -2 where it is dropped. */
     int32_t *replaced = erg_malloc(g->alloc, n_orig * sizeof *replaced);
-    if (!replaced)
+    int32_t *redirect = erg_malloc(g->alloc, n_orig_tensors * sizeof *redirect);
+    matmul_readers *readers = erg_calloc(g->alloc, n_orig_tensors, sizeof *readers);
+    if (!replaced || !redirect || !readers) {
+        erg_free(g->alloc, replaced);
+        erg_free(g->alloc, redirect);
+        erg_free(g->alloc, readers);
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "fusing the projections of %zu nodes", n_orig);
+    }
     for (size_t i = 0; i < n_orig; i++)
         replaced[i] = -1;
+    for (size_t t = 0; t < n_orig_tensors; t++)
+        redirect[t] = -1;
+    count_matmul_readers(g, readers);
     for (size_t i = 0; i < n_orig; i++) {
-        int32_t mm[3];
-        if (g->nodes[i].op != ERG_OP_MATMUL || replaced[i] != -1 || !projections_of(g, i, mm) ||
-            !fusable(g, mm))
+        if (g->nodes[i].op != ERG_OP_MATMUL)
+            continue;
+        /* Exactly three MATMULs read x, and this is the first of them. */
+        const matmul_readers *x = &readers[g->nodes[i].src[1]];
+        if (x->n != 3 || x->mm[0] != (int32_t)i || !fusable(g, x->mm))
             continue;
         int32_t at = (int32_t)g->n_nodes;
-        if (!fuse_one(c, mm))
+        if (!fuse_one(c, x->mm, redirect))
             continue;
-        replaced[mm[0]] = at;
-        replaced[mm[1]] = replaced[mm[2]] = -2;
+        replaced[x->mm[0]] = at;
+        replaced[x->mm[1]] = replaced[x->mm[2]] = -2;
         (*n_fused)++;
     }
+    erg_free(g->alloc, readers);
     erg_status st = g->status;
     if (st == ERG_OK && *n_fused) {
+        redirect_readers(g, n_orig_tensors, redirect);
         /* Each fused node and its three views go where its first matmul was:
          * x and the weights are defined before it, every reader after it. */
         size_t n_all = g->n_nodes, j = 0;
         erg_node *order = erg_malloc(g->alloc, n_all * sizeof *order);
         if (!order) {
             erg_free(g->alloc, replaced);
+            erg_free(g->alloc, redirect);
             return erg_fail(diag, ERG_OUT_OF_MEMORY, "fusing the projections of %zu nodes",
                             n_orig);
         }
@@ -146,6 +179,7 @@ erg_status erg_fuse_qkv(erg_fuse_ctx *c, uint32_t *n_fused, erg_diag *diag) {
         erg_free(g->alloc, order);
     }
     erg_free(g->alloc, replaced);
+    erg_free(g->alloc, redirect);
     if (st != ERG_OK)
         return erg_fail(diag, st, "fusing the projections: %s", g->diag.msg);
     return ERG_OK;

@@ -1,5 +1,7 @@
 #include "backends/cpu/threadpool.h"
 
+#include "hal/timer.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -28,7 +30,7 @@ struct erg_threadpool {
 
     pthread_mutex_t mutex;
     pthread_cond_t wake;
-    unsigned task_gen;  /* guarded by mutex: bumped for each task */
+    atomic_uint task_gen; /* bumped under mutex for each task; polled without it */
     bool stop;          /* guarded by mutex */
     erg_task_fn fn;
     void *arg;
@@ -62,19 +64,38 @@ void erg_threadpool_barrier(erg_threadpool *pool) {
         wait_step(&spins);
 }
 
+/* A worker polls for the next task this long before it sleeps. Decode steps
+ * come back to back with only the session's graph work between them (well
+ * under a millisecond), and waking a sleeping thread costs tens of
+ * microseconds of every step; a longer pause (the app between calls) costs
+ * this much spinning once. */
+#define IDLE_SPIN_NS 300000u
+
+static void poll_for_task(erg_threadpool *pool, unsigned seen) {
+    uint64_t t0 = erg_time_ns();
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(&pool->task_gen, memory_order_acquire) != seen)
+            return;
+        cpu_relax();
+        if (i % 256 == 0 && erg_time_ns() - t0 > IDLE_SPIN_NS)
+            return;
+    }
+}
+
 static void *worker_main(void *p) {
     worker *w = p;
     erg_threadpool *pool = w->pool;
     unsigned seen = 0;
     for (;;) {
+        poll_for_task(pool, seen);
         pthread_mutex_lock(&pool->mutex);
-        while (pool->task_gen == seen && !pool->stop)
+        while (atomic_load_explicit(&pool->task_gen, memory_order_relaxed) == seen && !pool->stop)
             pthread_cond_wait(&pool->wake, &pool->mutex);
         if (pool->stop) {
             pthread_mutex_unlock(&pool->mutex);
             return NULL;
         }
-        seen = pool->task_gen;
+        seen = atomic_load_explicit(&pool->task_gen, memory_order_relaxed);
         erg_task_fn fn = pool->fn;
         void *arg = pool->arg;
         pthread_mutex_unlock(&pool->mutex);
@@ -117,6 +138,7 @@ erg_status erg_threadpool_create(const erg_allocator *alloc, int n_threads, erg_
         erg_free(alloc, pool);
         return erg_fail(diag, ERG_INTERNAL, "thread pool: could not create a condition variable");
     }
+    atomic_init(&pool->task_gen, 0);
     atomic_init(&pool->n_done, 0);
     atomic_init(&pool->barrier_count, 0);
     atomic_init(&pool->barrier_gen, 0);
@@ -150,7 +172,7 @@ void erg_threadpool_run(erg_threadpool *pool, erg_task_fn fn, void *arg) {
         pthread_mutex_lock(&pool->mutex);
         pool->fn = fn;
         pool->arg = arg;
-        pool->task_gen++;
+        atomic_fetch_add_explicit(&pool->task_gen, 1, memory_order_release);
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->mutex);
     }

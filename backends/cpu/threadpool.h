@@ -1,7 +1,8 @@
 /*
  * threadpool.h: a fixed pool of worker threads that run one task at a time
  * on every thread (the caller is thread 0). Inside a task the threads meet
- * at barriers between graph nodes; between tasks the workers sleep.
+ * at barriers between graph nodes; between tasks the workers poll briefly,
+ * then sleep.
  */
 #ifndef ERG_CPU_THREADPOOL_H
 #define ERG_CPU_THREADPOOL_H
