@@ -9,6 +9,7 @@
  * Skipped (77) without Vulkan or OpenCL unless ERG_REQUIRE_DEVICES names
  * them.
  */
+#include "tests/support/test_logits.h"
 #include "tests/support/test_models.h"
 #include "tests/test.h"
 
@@ -34,15 +35,6 @@ static void count_log(void *user, erg_log_level level, const char *msg) {
         printf("logged: %s\n", msg);
         snprintf(warning, sizeof warning, "%s", msg);
     }
-}
-
-static double nerr(const float *got, const float *want, size_t n) {
-    double e = 0, w = 0;
-    for (size_t i = 0; i < n; i++) {
-        e += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-        w += (double)want[i] * want[i];
-    }
-    return w > 0 ? sqrt(e / w) : sqrt(e);
 }
 
 /* Logits of the prefill's last position and of each decode step; where
@@ -73,15 +65,6 @@ static bool run(erg_model *m, const char *device, size_t nv, float *out, char *w
     return e == ERG_OK;
 }
 
-static bool have(erg_runtime *rt, const char *name) {
-    for (size_t i = 0; i < erg_runtime_device_count(rt); i++) {
-        erg_device_info info = {.struct_size = sizeof info};
-        if (erg_runtime_device_info(rt, i, &info) == ERG_OK && strcmp(info.name, name) == 0)
-            return true;
-    }
-    return false;
-}
-
 int main(void) {
     erg_runtime_options ro = ERG_RUNTIME_OPTIONS_INIT;
     ro.n_threads = 2;
@@ -90,7 +73,7 @@ int main(void) {
     erg_runtime *rt = NULL;
     CHECK_STATUS(erg_runtime_create(&ro, &rt), ERG_OK);
     const char *req = getenv("ERG_REQUIRE_DEVICES");
-    if (!have(rt, "vulkan:0") || !have(rt, "opencl:0")) {
+    if (!test_has_device(rt, "vulkan:0") || !test_has_device(rt, "opencl:0")) {
         erg_runtime_destroy(rt);
         if (req && strstr(req, "vulkan") && strstr(req, "opencl")) {
             printf("ERG_REQUIRE_DEVICES=%s but vulkan:0 or opencl:0 is missing\n", req);
@@ -116,7 +99,7 @@ int main(void) {
     CHECK(run(m, "auto", nv, got, where, &st));
     unsetenv("ERG_SCHED_FAIL");
     unsetenv("ERG_SCHED_FORCE");
-    double e = nerr(got, want, n);
+    double e = test_nrmse(got, want, n);
     printf("after vulkan:0 failed: %s, %u device failed, error %.2e; warned: %s\n", where,
            st.n_devices_failed, e, warning);
     CHECK(e <= 1e-3);

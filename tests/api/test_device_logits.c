@@ -22,6 +22,7 @@
  * No device: skipped (exit 77) unless ERG_REQUIRE_DEVICES names the backend.
  */
 #include "tests/support/counting_alloc.h"
+#include "tests/support/test_logits.h"
 #include "tests/support/test_models.h"
 #include "tests/test.h"
 
@@ -37,16 +38,6 @@
 #define MAX_NERR 1e-3
 
 static const int32_t tokens[N_PREFILL + N_DECODE] = {1, 17, 300, 5, 5, 42, 511, 0, 260, 99, 7, 3};
-
-static double nerr(const float *got, const float *want, size_t n) {
-    double e = 0, w = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)got[i] - want[i];
-        e += d * d;
-        w += (double)want[i] * want[i];
-    }
-    return w > 0 ? sqrt(e / w) : sqrt(e);
-}
 
 /* How a run differs from the default. */
 enum { RUN_DEFAULT = 0, RUN_REFERENCE = 1, RUN_NO_FUSION = 2, RUN_POISON = 4 };
@@ -80,7 +71,7 @@ static double worst_error(const float *got, const float *want, size_t nv) {
     for (int step = 0; step <= N_DECODE; step++) {
         size_t off = step == 0 ? 0 : (N_PREFILL + step - 1) * nv;
         size_t len = step == 0 ? N_PREFILL * nv : nv;
-        worst = fmax(worst, nerr(got + off, want + off, len));
+        worst = fmax(worst, test_nrmse(got + off, want + off, len));
     }
     return worst;
 }

@@ -15,6 +15,7 @@
  * Skipped (77) without Vulkan or OpenCL unless ERG_REQUIRE_DEVICES names
  * them.
  */
+#include "tests/support/test_logits.h"
 #include "tests/support/test_models.h"
 #include "tests/test.h"
 
@@ -42,16 +43,6 @@ static void count_log(void *user, erg_log_level level, const char *msg) {
         n_warnings++;
         snprintf(last_warning, sizeof last_warning, "%s", msg);
     }
-}
-
-static double nerr(const float *got, const float *want, size_t n) {
-    double e = 0, w = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)got[i] - want[i];
-        e += d * d;
-        w += (double)want[i] * want[i];
-    }
-    return w > 0 ? sqrt(e / w) : sqrt(e);
 }
 
 /* Logits of the prefill's last position and of each decode step. */
@@ -97,7 +88,7 @@ static void check_forced_interleave(erg_model *m, size_t nv, const float *want, 
     erg_session_stats st;
     CHECK(run(m, "auto", ERG_POLICY_DEFAULT, nv, got, where, sizeof where, &st));
     unsetenv("ERG_SCHED_FORCE");
-    double e = nerr(got, want, (N_DECODE + 1) * nv);
+    double e = test_nrmse(got, want, (N_DECODE + 1) * nv);
     printf("forced interleave: %s, %u subgraphs in the last step, error %.2e\n", where,
            st.n_subgraphs, e);
     CHECK_MSG(e <= MAX_NERR, "interleaved placement: normalised error %.3g > %g", e, MAX_NERR);
@@ -111,7 +102,7 @@ static void check_policies(erg_model *m, size_t nv, const float *want, float *go
         char where[256] = "";
         erg_session_stats st;
         CHECK(run(m, "auto", (erg_policy)p, nv, got, where, sizeof where, &st));
-        double e = nerr(got, want, (N_DECODE + 1) * nv);
+        double e = test_nrmse(got, want, (N_DECODE + 1) * nv);
         printf("policy %d: %s; predicted %.3f ms %.3f mJ, measured %.3f ms; error %.2e\n", p,
                where, st.predicted_seconds * 1e3, st.predicted_joules * 1e3,
                st.eval_seconds * 1e3, e);
@@ -176,20 +167,11 @@ static void check_corrupt_cache(erg_model *m, size_t nv, const float *want, floa
     CHECK(run(m, "auto", ERG_POLICY_DEFAULT, nv, got, NULL, 0, NULL));
     CHECK_MSG(n_warnings == 1 && strstr(last_warning, "calibrating again"),
               "%d warnings, the last: %s", n_warnings, last_warning);
-    CHECK(nerr(got, want, (N_DECODE + 1) * nv) <= MAX_NERR);
+    CHECK(test_nrmse(got, want, (N_DECODE + 1) * nv) <= MAX_NERR);
     /* Rewritten: the next create warns no more. */
     n_warnings = 0;
     CHECK(run(m, "auto", ERG_POLICY_DEFAULT, nv, got, NULL, 0, NULL));
     CHECK_EQ_INT(n_warnings, 0);
-}
-
-static bool have(erg_runtime *rt, const char *name) {
-    for (size_t i = 0; i < erg_runtime_device_count(rt); i++) {
-        erg_device_info info = {.struct_size = sizeof info};
-        if (erg_runtime_device_info(rt, i, &info) == ERG_OK && strcmp(info.name, name) == 0)
-            return true;
-    }
-    return false;
 }
 
 int main(void) {
@@ -201,7 +183,7 @@ int main(void) {
     CHECK_STATUS(erg_runtime_create(&ro, &rt), ERG_OK);
     const char *req = getenv("ERG_REQUIRE_DEVICES");
     bool required = req && strstr(req, "vulkan") && strstr(req, "opencl");
-    if (!have(rt, "vulkan:0") || !have(rt, "opencl:0")) {
+    if (!test_has_device(rt, "vulkan:0") || !test_has_device(rt, "opencl:0")) {
         erg_runtime_destroy(rt);
         if (required) {
             printf("ERG_REQUIRE_DEVICES=%s but vulkan:0 or opencl:0 is missing\n", req);
