@@ -32,6 +32,25 @@ bool cli_flag(cli_args *a, const char *name, const char *alias, bool takes_value
     return true;
 }
 
+bool cli_common_flag(cli_args *a, const cli_common *c, bool *bad) {
+    const char *v = NULL;
+    if (c->model && cli_flag(a, "-m", "--model", true, &v, bad)) {
+        if (!*bad)
+            *c->model = v;
+    } else if (c->device && cli_flag(a, "--device", NULL, true, &v, bad)) {
+        if (!*bad)
+            *c->device = v;
+    } else if (c->threads && cli_flag(a, "-t", "--threads", true, &v, bad)) {
+        if (!*bad && !cli_parse_int(v, 1, 1024, c->threads)) {
+            cli_error(a, CLI_EXIT_USAGE, "-t takes a thread count, not '%s'", v);
+            *bad = true;
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
 bool cli_parse_int(const char *s, long long lo, long long hi, long long *out) {
     char *end;
     errno = 0;

@@ -31,6 +31,18 @@ int cli_error(const cli_args *a, int code, const char *fmt, ...) __attribute__((
 bool cli_flag(cli_args *a, const char *name, const char *alias, bool takes_value,
               const char **value, bool *bad);
 
+/* Where a command keeps the flags most commands share: -m/--model, --device
+ * and -t/--threads. A NULL member: the command does not take that flag. */
+typedef struct cli_common {
+    const char **model;
+    const char **device;
+    long long *threads;
+} cli_common;
+
+/* True if argv[i] is one of the shared flags the command takes; then its
+ * value is stored (or an error printed and *bad set). */
+bool cli_common_flag(cli_args *a, const cli_common *c, bool *bad);
+
 bool cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 bool cli_parse_double(const char *s, double *out);
 /* Parses "1,2,3" into up to cap ints; false if malformed. */

@@ -27,6 +27,7 @@ typedef struct calib_opts {
 } calib_opts;
 
 static int parse(cli_args *a, calib_opts *o) {
+    const cli_common common = {.model = &o->model, .threads = &o->threads};
     o->budget_ms = DEFAULT_BUDGET_MS;
     while (a->i < a->argc) {
         const char *v = NULL;
@@ -34,16 +35,13 @@ static int parse(cli_args *a, calib_opts *o) {
         if (cli_flag(a, "--help", "-h", false, &v, &bad)) {
             usage();
             return -1;
-        } else if (cli_flag(a, "-m", "--model", true, &v, &bad)) {
-            o->model = v;
+        } else if (cli_common_flag(a, &common, &bad)) {
+            /* stored in *o */
         } else if (cli_flag(a, "--device", "--devices", true, &v, &bad)) {
             o->devices = v;
         } else if (cli_flag(a, "--budget-ms", NULL, true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 1, 3600 * 1000, &o->budget_ms))
                 return cli_error(a, CLI_EXIT_USAGE, "--budget-ms takes milliseconds, not '%s'", v);
-        } else if (cli_flag(a, "-t", "--threads", true, &v, &bad)) {
-            if (!bad && !cli_parse_int(v, 1, 1024, &o->threads))
-                return cli_error(a, CLI_EXIT_USAGE, "-t takes a thread count, not '%s'", v);
         } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
             if (!bad && !cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &o->out))
                 return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);

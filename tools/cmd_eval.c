@@ -33,22 +33,18 @@ typedef struct eval_opts {
 } eval_opts;
 
 static int parse(cli_args *a, eval_opts *o) {
+    const cli_common common = {&o->model, &o->device, &o->threads};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
         if (cli_flag(a, "--help", "-h", false, &v, &bad)) {
             usage();
             return -1;
-        } else if (cli_flag(a, "-m", "--model", true, &v, &bad)) {
-            o->model = v;
+        } else if (cli_common_flag(a, &common, &bad)) {
+            /* stored in *o */
         } else if (cli_flag(a, "--tokens", NULL, true, &v, &bad)) {
             if (!bad && !cli_parse_int_list(v, 0, INT32_MAX, o->tokens, MAX_TOKENS, &o->n_tokens))
                 return cli_error(a, CLI_EXIT_USAGE, "--tokens takes ids like 1,2,3, not '%s'", v);
-        } else if (cli_flag(a, "--device", NULL, true, &v, &bad)) {
-            o->device = v;
-        } else if (cli_flag(a, "-t", "--threads", true, &v, &bad)) {
-            if (!bad && !cli_parse_int(v, 1, 1024, &o->threads))
-                return cli_error(a, CLI_EXIT_USAGE, "-t takes a thread count, not '%s'", v);
         } else if (cli_flag(a, "-c", "--ctx", true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 1, 1 << 20, &o->n_ctx))
                 return cli_error(a, CLI_EXIT_USAGE, "-c takes a context length, not '%s'", v);

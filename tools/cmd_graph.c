@@ -27,14 +27,15 @@ typedef struct graph_opts {
 } graph_opts;
 
 static int parse(cli_args *a, graph_opts *o) {
+    const cli_common common = {.model = &o->model, .device = &o->device};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
         if (cli_flag(a, "--help", "-h", false, &v, &bad)) {
             usage();
             return -1;
-        } else if (cli_flag(a, "-m", "--model", true, &v, &bad)) {
-            o->model = v;
+        } else if (cli_common_flag(a, &common, &bad)) {
+            /* stored in *o */
         } else if (cli_flag(a, "--dump", NULL, true, &v, &bad)) {
             if (!bad && strcmp(v, "dot") != 0 && strcmp(v, "json") != 0)
                 return cli_error(a, CLI_EXIT_USAGE, "--dump takes dot or json, not '%s'", v);
@@ -45,8 +46,6 @@ static int parse(cli_args *a, graph_opts *o) {
         } else if (cli_flag(a, "--n-past", NULL, true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 0, 1 << 20, &o->n_past))
                 return cli_error(a, CLI_EXIT_USAGE, "--n-past takes a count, not '%s'", v);
-        } else if (cli_flag(a, "--device", NULL, true, &v, &bad)) {
-            o->device = v;
         } else if (cli_flag(a, "--no-fusion", NULL, false, &v, &bad)) {
             o->no_fusion = true;
         } else {

@@ -35,25 +35,21 @@ typedef struct profile_opts {
 } profile_opts;
 
 static int parse(cli_args *a, profile_opts *o) {
+    const cli_common common = {&o->model, &o->device, &o->threads};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
         if (cli_flag(a, "--help", "-h", false, &v, &bad)) {
             usage();
             return -1;
-        } else if (cli_flag(a, "-m", "--model", true, &v, &bad)) {
-            o->model = v;
-        } else if (cli_flag(a, "--device", NULL, true, &v, &bad)) {
-            o->device = v;
+        } else if (cli_common_flag(a, &common, &bad)) {
+            /* stored in *o */
         } else if (cli_flag(a, "-p", "--n-prompt", true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 1, 1 << 16, &o->n_prompt))
                 return cli_error(a, CLI_EXIT_USAGE, "-p takes a token count, not '%s'", v);
         } else if (cli_flag(a, "-n", "--n-gen", true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 0, 1 << 16, &o->n_gen))
                 return cli_error(a, CLI_EXIT_USAGE, "-n takes a token count, not '%s'", v);
-        } else if (cli_flag(a, "-t", "--threads", true, &v, &bad)) {
-            if (!bad && !cli_parse_int(v, 1, 1024, &o->threads))
-                return cli_error(a, CLI_EXIT_USAGE, "-t takes a thread count, not '%s'", v);
         } else if (cli_flag(a, "--top", NULL, true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 0, 1 << 20, &o->top))
                 return cli_error(a, CLI_EXIT_USAGE, "--top takes a row count, not '%s'", v);

@@ -37,14 +37,15 @@ static bool parse_prob(const char *s, double *out) {
 }
 
 static int parse(cli_args *a, run_opts *o) {
+    const cli_common common = {&o->model, &o->device, &o->threads};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
         if (cli_flag(a, "--help", "-h", false, &v, &bad)) {
             usage();
             return -1;
-        } else if (cli_flag(a, "-m", "--model", true, &v, &bad)) {
-            o->model = v;
+        } else if (cli_common_flag(a, &common, &bad)) {
+            /* stored in *o */
         } else if (cli_flag(a, "-p", "--prompt", true, &v, &bad)) {
             o->prompt = v;
         } else if (cli_flag(a, "-n", "--n-predict", true, &v, &bad)) {
@@ -86,11 +87,6 @@ static int parse(cli_args *a, run_opts *o) {
             o->chat = true;
         } else if (cli_flag(a, "--system", NULL, true, &v, &bad)) {
             o->system = v;
-        } else if (cli_flag(a, "--device", NULL, true, &v, &bad)) {
-            o->device = v;
-        } else if (cli_flag(a, "-t", "--threads", true, &v, &bad)) {
-            if (!bad && !cli_parse_int(v, 1, 1024, &o->threads))
-                return cli_error(a, CLI_EXIT_USAGE, "-t takes a thread count, not '%s'", v);
         } else if (cli_flag(a, "-c", "--ctx", true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 1, 1 << 20, &o->n_ctx))
                 return cli_error(a, CLI_EXIT_USAGE, "-c takes a context length, not '%s'", v);

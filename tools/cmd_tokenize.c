@@ -21,14 +21,15 @@ typedef struct tok_opts {
 } tok_opts;
 
 static int parse(cli_args *a, tok_opts *o) {
+    const cli_common common = {.model = &o->model};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
         if (cli_flag(a, "--help", "-h", false, &v, &bad)) {
             usage();
             return -1;
-        } else if (cli_flag(a, "-m", "--model", true, &v, &bad)) {
-            o->model = v;
+        } else if (cli_common_flag(a, &common, &bad)) {
+            /* stored in *o */
         } else if (cli_flag(a, "-f", "--file", true, &v, &bad)) {
             o->file = v;
         } else if (cli_flag(a, "--no-bos", NULL, false, &v, &bad)) {
