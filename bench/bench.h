@@ -134,6 +134,19 @@ double erg_membw_pass(erg_membw *m);
 size_t erg_membw_resident_bytes(const erg_membw *m);
 void erg_membw_close(erg_membw *m);
 
+/* The host CPU's arithmetic peak with n_threads threads, best of three
+ * passes of about 10 ms each: fp32 multiply-adds (2 flops each) with the
+ * widest FMA it has, and int8 multiply-adds (2 ops each) with its best dot
+ * product (AVX-512 VNNI, AVX-VNNI, AVX2 maddubs, NEON sdot or smull).
+ * Prefill is compared with these; the isa strings name the instructions. */
+typedef struct erg_compute_peak {
+    double f32_gflops;
+    double int8_gops;
+    const char *f32_isa;
+    const char *int8_isa;
+} erg_compute_peak;
+erg_status erg_compute_peak_measure(int n_threads, erg_compute_peak *out);
+
 /* Bytes of weights one decoded token reads: every weight tensor, except
  * that only one row of the token embedding is read (all of it when it is
  * also the output projection). */
