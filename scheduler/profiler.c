@@ -37,6 +37,13 @@ void erg_profiler_free(erg_profiler *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* Ops that apply a weight matrix src0[K, N] to src1[K, M] (fused or not;
+ * MATMUL_QKV's result is the three products one after another, flat). */
+static bool is_matmul(erg_op op) {
+    return op == ERG_OP_MATMUL || op == ERG_OP_MATMUL_ADD || op == ERG_OP_MATMUL_SWIGLU ||
+           op == ERG_OP_MATMUL_QKV;
+}
+
 static bool same_key(const erg_profile_row *r, const erg_graph *g, const erg_node *n) {
     const erg_tensor *src = &g->tensors[n->src[0]], *dst = &g->tensors[n->dst];
     return r->op == n->op && r->src_dtype == src->dtype && r->dst_dtype == dst->dtype &&
@@ -59,6 +66,8 @@ static long row_of(erg_profiler *p, const erg_graph *g, const erg_node *n) {
     r->dst_dtype = dst->dtype;
     memcpy(r->src_ne, src->ne, sizeof r->src_ne);
     memcpy(r->dst_ne, dst->ne, sizeof r->dst_ne);
+    if (is_matmul(n->op))
+        r->n_cols = g->tensors[n->src[1]].ne[1];
     return (long)p->n_rows++;
 }
 
@@ -202,17 +211,18 @@ static void dims(const int64_t *ne, int n, char *buf, size_t cap) {
         len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "x" : "", (long long)ne[i]);
 }
 
-/* Ops that apply a weight matrix src0[K, N] to src1[K, M] (fused or not). */
-static bool is_matmul(erg_op op) {
-    return op == ERG_OP_MATMUL || op == ERG_OP_MATMUL_ADD || op == ERG_OP_MATMUL_SWIGLU;
-}
 
 void erg_profile_row_shape(const erg_profile_row *r, char *buf, size_t cap) {
     if (is_matmul(r->op)) {
         /* dst[N, M, b2, b3] = src0[K, N] . src1[K, M] */
         long long batch = (long long)(r->dst_ne[2] * r->dst_ne[3]);
-        int n = snprintf(buf, cap, "K=%lld N=%lld M=%lld", (long long)r->src_ne[0],
-                         (long long)r->dst_ne[0], (long long)r->dst_ne[1]);
+        long long n_rows = (long long)r->dst_ne[0];
+        if (r->op == ERG_OP_MATMUL_QKV) { /* N: the three weights' rows together */
+            n_rows = (long long)(r->dst_ne[0] * r->dst_ne[1] / (r->n_cols ? r->n_cols : 1));
+            batch = 1;
+        }
+        int n = snprintf(buf, cap, "K=%lld N=%lld M=%lld", (long long)r->src_ne[0], n_rows,
+                         (long long)r->n_cols);
         if (batch > 1 && n > 0 && (size_t)n < cap)
             snprintf(buf + n, cap - (size_t)n, " x%lld", batch);
         return;

@@ -53,6 +53,7 @@ void erg_profile_node_cost(const erg_graph *g, const erg_node *n, double *bytes,
         *bytes = tensor_bytes(g, n->src[0]) + tensor_bytes(g, n->dst);
         return;
     case ERG_OP_MATMUL:
+    case ERG_OP_MATMUL_QKV: /* dst holds the three products' elements */
     case ERG_OP_MATMUL_ADD:
         *flops = (2.0 * (double)g->tensors[n->src[0]].ne[0] + (n->op == ERG_OP_MATMUL_ADD)) *
                  dst_elems;
