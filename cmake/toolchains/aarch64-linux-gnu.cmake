@@ -11,11 +11,6 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(ERG_CROSS_TRIPLE aarch64-linux-gnu)
 set(CMAKE_C_COMPILER ${ERG_CROSS_TRIPLE}-gcc)
 set(CMAKE_CXX_COMPILER ${ERG_CROSS_TRIPLE}-g++)
-# -O2 for Release: Debian 12's cross GCC 12 crashes in its -O3 loop
-# vectoriser on some of erg's tests (an internal compiler error). The NEON
-# kernels are written with intrinsics and do not depend on it.
-set(CMAKE_C_FLAGS_RELEASE_INIT "-O2 -DNDEBUG")
-
 # Headers and libraries of the target: the cross libc, then multiarch.
 set(CMAKE_FIND_ROOT_PATH /usr/${ERG_CROSS_TRIPLE} /usr/lib/${ERG_CROSS_TRIPLE})
 set(CMAKE_LIBRARY_ARCHITECTURE ${ERG_CROSS_TRIPLE})
