@@ -216,13 +216,14 @@ void erg_profile_row_shape(const erg_profile_row *r, char *buf, size_t cap) {
     if (is_matmul(r->op)) {
         /* dst[N, M, b2, b3] = src0[K, N] . src1[K, M] */
         long long batch = (long long)(r->dst_ne[2] * r->dst_ne[3]);
-        long long n_rows = (long long)r->dst_ne[0];
+        long long n_rows = (long long)r->dst_ne[0], n_cols = (long long)r->dst_ne[1];
         if (r->op == ERG_OP_MATMUL_QKV) { /* N: the three weights' rows together */
-            n_rows = (long long)(r->dst_ne[0] * r->dst_ne[1] / (r->n_cols ? r->n_cols : 1));
+            n_cols = (long long)r->n_cols;
+            n_rows = (long long)(r->dst_ne[0] * r->dst_ne[1] * batch) / (n_cols ? n_cols : 1);
             batch = 1;
         }
         int n = snprintf(buf, cap, "K=%lld N=%lld M=%lld", (long long)r->src_ne[0], n_rows,
-                         (long long)r->n_cols);
+                         n_cols);
         if (batch > 1 && n > 0 && (size_t)n < cap)
             snprintf(buf + n, cap - (size_t)n, " x%lld", batch);
         return;

@@ -30,7 +30,8 @@ typedef struct erg_profile_row {
     erg_dtype dst_dtype;
     int64_t src_ne[ERG_MAX_DIMS];
     int64_t dst_ne[ERG_MAX_DIMS];
-    int64_t n_cols;       /* a matmul's activation columns (src1's ne[1]); else 0 */
+    int64_t n_cols;       /* a matmul's activation columns (src1's ne[1]); else 0.
+                             MATMUL_QKV's flat result needs it for its shape. */
     uint64_t calls;
     double seconds;
     double phase_seconds[ERG_PROFILE_PHASES]; /* the same, by phase */

@@ -83,6 +83,14 @@ static void test_grouping_and_costs(void) {
     CHECK_MSG(strcmp(buf, "K=512 N=1536 M=32") == 0, "'%s'", buf);
     erg_profile_row_dtype(&fused, buf, sizeof buf);
     CHECK_MSG(strcmp(buf, "q4_0") == 0, "'%s'", buf);
+    /* Q, K and V as one: the flat result holds N = Nq + Nk + Nv rows of M. */
+    erg_profile_row qkv = {.op = ERG_OP_MATMUL_QKV, .src_dtype = ERG_DT_Q4_0,
+                           .dst_dtype = ERG_DT_F32, .src_ne = {512, 512, 1, 1},
+                           .dst_ne = {1024 * 8, 1, 1, 1}, .n_cols = 8};
+    erg_profile_row_shape(&qkv, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, "K=512 N=1024 M=8") == 0, "'%s'", buf);
+    erg_profile_row_dtype(&qkv, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, "q4_0") == 0, "'%s'", buf);
     fused.op = ERG_OP_RMS_NORM_MUL; /* not a matmul: source > destination */
     erg_profile_row_dtype(&fused, buf, sizeof buf);
     CHECK_MSG(strcmp(buf, "q4_0>f32") == 0, "'%s'", buf);
@@ -299,6 +307,24 @@ static bool make_model(const char *preset, char *path, size_t cap) {
 /* Every device this machine has: the CPU always (on the small model),
  * Vulkan and OpenCL where a driver is installed (lavapipe and PoCL in CI,
  * slow enough that they get the tiny model). */
+/* MATMUL_QKV: 2 K (Nq + Nk + Nv) M FLOPs, as the three matmuls it replaces. */
+static void test_qkv_cost(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int64_t qne[2] = {64, 32}, kne[2] = {64, 16}, xne[2] = {64, 4};
+    int32_t wq = erg_gb_weight(&g, "wq", ERG_DT_F32, 2, qne, 0, NULL);
+    int32_t wk = erg_gb_weight(&g, "wk", ERG_DT_F32, 2, kne, 1, NULL);
+    int32_t wv = erg_gb_weight(&g, "wv", ERG_DT_F32, 2, kne, 2, NULL);
+    int32_t x = erg_gb_input(&g, "x", ERG_DT_F32, 2, xne);
+    CHECK(erg_gb_matmul_qkv(&g, wq, x, wk, wv) >= 0);
+    if (g.n_nodes == 1) {
+        double bytes, flops;
+        erg_profile_node_cost(&g, &g.nodes[0], &bytes, &flops);
+        CHECK_NEAR(flops, 2.0 * 64 * (32 + 16 + 16) * 4, 1e-9);
+    }
+    erg_graph_free(&g);
+}
+
 static void test_runs_match_wall_clock(void) {
     char small[512], tiny[512];
     if (!make_model("small", small, sizeof small) || !make_model("tiny", tiny, sizeof tiny))
@@ -321,6 +347,7 @@ static void test_runs_match_wall_clock(void) {
 }
 
 int main(void) {
+    test_qkv_cost();
     test_grouping_and_costs();
     test_runs_match_wall_clock();
     return erg_test_result("test_profiler");
