@@ -2,7 +2,8 @@
  * bench_matmul: single-thread speed of the CPU matmul kernels, for comparing
  * kernels and SIMD levels (a tool, not a test).
  *
- *   bench_matmul [-t TYPE] [-k K] [-n N] [-l LEVEL] [-r RUNS] [--hot]
+ *   bench_matmul [-t TYPE] [-k K] [-n N] [-l LEVEL] [-r RUNS] [--hot] [--packed]
+ *                [--mmap]
  *
  * For the weight type TYPE (default q4_0) and an N x K weight matrix
  * (default 3072 x 1024), on every level the CPU runs (or only LEVEL):
@@ -11,12 +12,19 @@
  *             cache and successive calls walk through the copies, so the
  *             weights come from memory as in a real decode; --hot reuses one.
  *   nc = 128  GOP/s, 2 * K * N * nc / time (prefill: compute bound).
+ * --packed times the kernel of the packed layout the CPU backend gives the
+ * type (pack.h) on the packed copy, where there is one; GB/s still counts
+ * the bytes of the plain rows, so that layouts compare on the same work.
+ * --mmap reads the plain weights from a private mapping of a file, as a
+ * model's weights are read when they are not packed (an unlinked file in
+ * /tmp).
  * Each figure is the median of RUNS timings (default 7). Times are the CPU
  * time of the thread, so other processes on a shared machine slow the
  * figures only through the caches and memory they share, not by taking the
  * core away.
  */
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/pack.h"
 #include "graph/dtype.h"
 #include "hal/cpu_info.h"
 
@@ -25,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #define PREFILL_COLS 128
 #define COLD_BYTES (256u << 20) /* well above any last-level cache here */
@@ -127,18 +137,27 @@ static double time_gemm(erg_cpu_gemm_fn gemm, int64_t k, const uint8_t *w, size_
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: bench_matmul [-t TYPE] [-k K] [-n N] [-l LEVEL] [-r RUNS] [--hot]\n");
+    fprintf(stderr, "usage: bench_matmul [-t TYPE] [-k K] [-n N] [-l LEVEL] [-r RUNS] [--hot] "
+                    "[--packed] [--mmap]\n");
 }
 
 int main(int argc, char **argv) {
     const char *type_name = "q4_0", *level_name = NULL;
     int64_t k = 1024, n = 3072;
     int runs = 7;
-    int hot = 0;
+    int hot = 0, packed = 0, mapped = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--hot") == 0) {
             hot = 1;
+            continue;
+        }
+        if (strcmp(arg, "--packed") == 0) {
+            packed = 1;
+            continue;
+        }
+        if (strcmp(arg, "--mmap") == 0) {
+            mapped = 1;
             continue;
         }
         if (!val || arg[0] != '-' || strlen(arg) != 2) {
@@ -197,30 +216,70 @@ int main(int argc, char **argv) {
     fill_weights((erg_dtype)t, w, wbytes);
     for (int i = 1; i < copies; i++)
         memcpy(w + (size_t)i * wbytes, w, wbytes);
+    if (mapped) { /* the copies through a file and back as a private mapping */
+        char path[] = "/tmp/bench_matmul_XXXXXX";
+        int fd = mkstemp(path);
+        size_t all = wbytes * (size_t)copies;
+        void *m = MAP_FAILED;
+        if (fd >= 0) {
+            unlink(path);
+            if (write(fd, w, all) == (ssize_t)all)
+                m = mmap(NULL, all, PROT_READ, MAP_PRIVATE, fd, 0);
+            close(fd);
+        }
+        if (m == MAP_FAILED) {
+            fprintf(stderr, "bench_matmul: could not map the weights from %s\n", path);
+            return 1;
+        }
+        free(w);
+        w = m;
+    }
+    /* the packed copies, each group_bytes * n / 8 (plain bytes still count) */
+    erg_cpu_pack pk = packed ? erg_cpu_pack_choose((erg_dtype)t, k, n) : ERG_CPU_PACK_NONE;
+    if (packed && pk == ERG_CPU_PACK_NONE) {
+        fprintf(stderr, "bench_matmul: no packed layout for %s K=%lld N=%lld\n", tr->name,
+                (long long)k, (long long)n);
+        return 2;
+    }
+    size_t pldw = erg_cpu_pack_group_bytes(pk, k), pbytes = pldw * (size_t)(n / ERG_CPU_PACK_ROWS);
+    uint8_t *pw = packed ? malloc(pbytes * (size_t)copies) : NULL;
+    if (packed && !pw) {
+        fprintf(stderr, "bench_matmul: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; packed && i < copies; i++)
+        erg_cpu_pack_rows(pk, w + (size_t)i * wbytes, ldw, n, k, pw + (size_t)i * pbytes);
 
-    printf("%s  K=%lld N=%lld  weights %.2f MB%s  single thread, median of %d\n", tr->name,
-           (long long)k, (long long)n, (double)wbytes / 1e6,
-           hot ? " (hot: one copy)" : " (cold: copies cycled)", runs);
+    printf("%s%s%s  K=%lld N=%lld  weights %.2f MB%s  single thread, median of %d\n", tr->name,
+           packed ? " packed" : "", mapped ? " mmap" : "", (long long)k, (long long)n,
+           (double)wbytes / 1e6, hot ? " (hot: one copy)" : " (cold: copies cycled)", runs);
     printf("%-11s %12s %12s %14s\n", "level", "nc=1 us", "nc=1 GB/s", "nc=128 GOP/s");
     for (int l = 0; l < ERG_CPU_LEVEL_COUNT; l++) {
         if ((only >= 0 && l != only) || !erg_cpu_level_supported((erg_cpu_level)l, info.features))
             continue;
         const erg_cpu_kernels *kern = erg_cpu_kernels_for((erg_cpu_level)l);
-        if (!kern || !kern->matmul[t].gemm)
+        if (!kern || !kern->matmul[t].gemm || (packed && !kern->matmul_packed[pk].gemm))
             continue;
-        erg_cpu_matmul_kernel mk = kern->matmul[t];
+        erg_cpu_matmul_kernel mk = packed ? kern->matmul_packed[pk] : kern->matmul[t];
+        const uint8_t *bw = packed ? pw : w;
+        size_t bldw = packed ? pldw : ldw, bbytes = packed ? pbytes : wbytes;
         size_t lda = erg_cpu_act_row_size(mk.act_format, k);
         uint8_t *a = malloc(lda * PREFILL_COLS);
         if (!a)
             return 1;
         fill_acts(mk.act_format, a, k, PREFILL_COLS, lda);
-        double t1 = time_gemm(mk.gemm, k, w, wbytes, copies, ldw, n, a, lda, 1, c, runs);
-        double t128 = time_gemm(mk.gemm, k, w, wbytes, 1, ldw, n, a, lda, PREFILL_COLS, c, runs);
+        double t1 = time_gemm(mk.gemm, k, bw, bbytes, copies, bldw, n, a, lda, 1, c, runs);
+        double t128 =
+            time_gemm(mk.gemm, k, bw, bbytes, 1, bldw, n, a, lda, PREFILL_COLS, c, runs);
         printf("%-11s %12.1f %12.2f %14.2f\n", kern->name, t1 * 1e6, (double)wbytes / t1 / 1e9,
                2.0 * (double)k * (double)n * PREFILL_COLS / t128 / 1e9);
         free(a);
     }
-    free(w);
+    if (mapped)
+        munmap(w, wbytes * (size_t)copies);
+    else
+        free(w);
+    free(pw);
     free(c);
     return 0;
 }

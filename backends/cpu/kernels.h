@@ -77,12 +77,26 @@ typedef void (*erg_cpu_gemm_fn)(int64_t k, const void *w, size_t ldw, int64_t nr
  * 16+4c..16+4c+3: one load and a mask give 8 rows x 4 values, which meet a
  * broadcast of 4 activation values.
  *
+ * q8_0x8: q8_0 rows interleaved the same way: a 272-byte group holds the 8
+ * rows' scales, then 8 chunks of 32 bytes, chunk c holding bytes 4c..4c+3
+ * (elements 4c..4c+3) of each row's qs, row 0 first.
+ *
+ * q4_kx8: q4_k rows interleaved by 8 per super-block, with the 6-bit scales
+ * and minimums unpacked to bytes (32 bytes more than the 8 plain blocks): d
+ * and dmin of the 8 rows, scales[j][r] of sub-block j (32 elements),
+ * mins[p][r][i] of sub-block 2p + i, then for each pair p of sub-blocks 8
+ * chunks of 32 bytes, chunk c holding bytes 32p + 4c .. 32p + 4c + 3 of
+ * each row's qs: low nibbles elements 4c.. of sub-block 2p, high nibbles
+ * those of sub-block 2p + 1.
+ *
  * A packed layout's kernel reads the activation format of its weight type's
  * plain kernel (the matmul driver converts activations once for both).
  */
 typedef enum erg_cpu_pack {
     ERG_CPU_PACK_NONE = 0,
     ERG_CPU_PACK_Q4_0X8,
+    ERG_CPU_PACK_Q8_0X8,
+    ERG_CPU_PACK_Q4_KX8,
     ERG_CPU_PACK_COUNT
 } erg_cpu_pack;
 
@@ -94,6 +108,23 @@ typedef struct erg_cpu_block_q4_0x8 {
 } erg_cpu_block_q4_0x8;
 
 _Static_assert(sizeof(erg_cpu_block_q4_0x8) == 8 * sizeof(erg_block_q4_0), "q4_0x8 layout");
+
+typedef struct erg_cpu_block_q8_0x8 {
+    erg_f16 d[ERG_CPU_PACK_ROWS];
+    int8_t qs[8][ERG_CPU_PACK_ROWS][4];
+} erg_cpu_block_q8_0x8;
+
+_Static_assert(sizeof(erg_cpu_block_q8_0x8) == 8 * sizeof(erg_block_q8_0), "q8_0x8 layout");
+
+typedef struct erg_cpu_block_q4_kx8 {
+    erg_f16 d[ERG_CPU_PACK_ROWS];
+    erg_f16 dmin[ERG_CPU_PACK_ROWS];
+    uint8_t scales[8][ERG_CPU_PACK_ROWS];
+    uint8_t mins[4][ERG_CPU_PACK_ROWS][2];
+    uint8_t qs[4][8][ERG_CPU_PACK_ROWS][4];
+} erg_cpu_block_q4_kx8;
+
+_Static_assert(sizeof(erg_cpu_block_q4_kx8) == 8 * sizeof(erg_block_q4_k) + 32, "q4_kx8 layout");
 
 typedef struct erg_cpu_matmul_kernel {
     erg_cpu_act_format act_format;

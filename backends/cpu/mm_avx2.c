@@ -81,15 +81,19 @@ MM_INLINE void float_tile(erg_dtype t, int rn, int64_t k, const uint8_t *const w
         }
 }
 
+/* Columns outer, rows inner: a tile's few activation columns stay in L1
+ * while the weight rows stream past from L2 (f16 rows are half the bytes of
+ * the F32 columns, and the rows of a prefill block fit in L2, its columns
+ * not always). */
 MM_INLINE void gemm_float(erg_dtype t, int64_t k, const void *w, size_t ldw, int64_t nr,
                           const void *a, size_t lda, int64_t nc, float *c, size_t ldc) {
-    for (int64_t i = 0; i < mm_group_count(nr, TILE_ROWS); i++) {
-        const uint8_t *rows[TILE_ROWS];
-        int64_t row[TILE_ROWS];
-        int n = mm_group_rows(i, nr, TILE_ROWS, w, ldw, rows, row);
-        for (int64_t col = 0; col < nc; col += TILE_COLS) {
-            const uint8_t *ac = (const uint8_t *)a + (size_t)col * lda;
-            float *cc = c + (size_t)col * ldc;
+    for (int64_t col = 0; col < nc; col += TILE_COLS) {
+        const uint8_t *ac = (const uint8_t *)a + (size_t)col * lda;
+        float *cc = c + (size_t)col * ldc;
+        for (int64_t i = 0; i < mm_group_count(nr, TILE_ROWS); i++) {
+            const uint8_t *rows[TILE_ROWS];
+            int64_t row[TILE_ROWS];
+            int n = mm_group_rows(i, nr, TILE_ROWS, w, ldw, rows, row);
             /* constant tile sizes, so each case keeps its accumulators in registers */
             switch (nc - col < TILE_COLS ? (int)(nc - col) : TILE_COLS) {
             case 1:
@@ -126,4 +130,5 @@ void erg_cpu_mm_init_avx2(erg_cpu_kernels *k) {
     erg_cpu_mm_init_avx2_q8a(k);
     erg_cpu_mm_init_avx2_kquants(k);
     erg_cpu_mm_init_avx2_packed(k);
+    erg_cpu_mm_init_avx2_packed_q4k(k);
 }

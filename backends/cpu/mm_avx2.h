@@ -26,10 +26,12 @@
 
 
 /* Sets the kernels of the quantized families (mm_avx2_q8a.c,
- * mm_avx2_kquants.c) and of the packed layouts (mm_avx2_packed.c). */
+ * mm_avx2_kquants.c) and of the packed layouts (mm_avx2_packed.c,
+ * mm_avx2_packed_q4k.c). */
 void erg_cpu_mm_init_avx2_q8a(erg_cpu_kernels *k);
 void erg_cpu_mm_init_avx2_kquants(erg_cpu_kernels *k);
 void erg_cpu_mm_init_avx2_packed(erg_cpu_kernels *k);
+void erg_cpu_mm_init_avx2_packed_q4k(erg_cpu_kernels *k);
 
 /* [sum of each 128-bit half of v0, v1, v2, v3] as described above. Unpacks
  * and adds: hadd is several times slower on some CPUs (AMD Zen). */

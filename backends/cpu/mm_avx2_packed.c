@@ -6,6 +6,12 @@
  * bits (8 x 2 x 15 x 127 < 32768), one madd makes the 8 per-row sums of a
  * block, and one FMA per (block, column) scales all 8 rows at once: no
  * horizontal sums, and each unpacked weight vector serves up to 4 columns.
+ *
+ * q8_0x8 (signed bytes, same interleave) multiplies |w| by the activations
+ * with w's signs (maddubs wants one unsigned side). A lane of that is up to
+ * 2 x 128 x 127, so two of them could overflow 16 bits: each maddubs gets its
+ * own madd into int32, still with no horizontal sums and with |w| shared by
+ * the columns.
  */
 #include "backends/cpu/mm_avx2.h"
 
@@ -166,6 +172,138 @@ static void gemm_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const 
     }
 }
 
+/* ---- q8_0x8 ------------------------------------------------------------------ */
+
+/* sum_i w_i x_i of 8 rows x 4 values (v: the chunk of w) with 4 activation
+ * values broadcast (x), as 8 int32: [row 0 .. row 7]. */
+MM_INLINE __m256i dot8x4(__m256i absv, __m256i v, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(absv, _mm256_sign_epi8(x, v)),
+                             _mm256_set1_epi16(1));
+}
+
+/* 8 rows x nc columns (nc a constant after inlining). c is row 0 of column 0. */
+MM_INLINE void tile8(int nc, int64_t nb, const erg_cpu_block_q8_0x8 *w,
+                     const erg_cpu_block_q8a *const a[MAX_COLS], float *c, size_t ldc) {
+    __m256 acc[MAX_COLS];
+    for (int j = 0; j < nc; j++)
+        acc[j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const erg_cpu_block_q8_0x8 *blk = w + b;
+        for (int l = 0; l < (int)sizeof *blk; l += 64)
+            _mm_prefetch((const char *)(blk + PREFETCH_BLOCKS / 2) + l, _MM_HINT_T0);
+        __m256i sum[MAX_COLS];
+        for (int q = 0; q < 8; q++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)blk->qs[q]);
+            __m256i absv = _mm256_sign_epi8(v, v);
+            for (int j = 0; j < nc; j++) {
+                __m256i p = dot8x4(absv, v, broadcast4(a[j][b].qs + 4 * q));
+                sum[j] = q == 0 ? p : _mm256_add_epi32(sum[j], p);
+            }
+        }
+        __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk->d));
+        for (int j = 0; j < nc; j++)
+            acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[j][b].d)),
+                                     _mm256_cvtepi32_ps(sum[j]), acc[j]);
+    }
+    for (int j = 0; j < nc; j++)
+        _mm256_storeu_ps(c + (size_t)j * ldc, acc[j]);
+}
+
+/* One activation column: up to 4 groups of 8 rows at once, as
+ * column_streams. */
+MM_INLINE void column_streams8(int ns, int64_t nb, const erg_cpu_block_q8_0x8 *const w[4],
+                               const erg_cpu_block_q8a *a, float *const c[4]) {
+    __m256 acc[4];
+    for (int s = 0; s < ns; s++)
+        acc[s] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const erg_cpu_block_q8a *ab = &a[b];
+        __m256i sum[4];
+        for (int s = 0; s < ns; s++)
+            for (int l = 0; l < (int)sizeof *w[s]; l += 64)
+                _mm_prefetch((const char *)(w[s] + b + PREFETCH_BLOCKS / 2) + l, _MM_HINT_T0);
+        for (int q = 0; q < 8; q++) {
+            __m256i x = broadcast4(ab->qs + 4 * q);
+            for (int s = 0; s < ns; s++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)w[s][b].qs[q]);
+                __m256i p = dot8x4(_mm256_sign_epi8(v, v), v, x);
+                sum[s] = q == 0 ? p : _mm256_add_epi32(sum[s], p);
+            }
+        }
+        __m256 d = _mm256_set1_ps(ab->d);
+        for (int s = 0; s < ns; s++) {
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w[s][b].d));
+            acc[s] = _mm256_fmadd_ps(_mm256_mul_ps(dw, d), _mm256_cvtepi32_ps(sum[s]), acc[s]);
+        }
+    }
+    for (int s = 0; s < ns; s++)
+        _mm256_storeu_ps(c[s], acc[s]);
+}
+
+static void gemv_q8_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
+                        float *c) {
+    const int64_t nb = k / ERG_QK, ng = nr / ERG_CPU_PACK_ROWS, q = (ng + 3) / 4;
+    for (int64_t i = 0; i < q; i++) {
+        const erg_cpu_block_q8_0x8 *ws[4] = {NULL, NULL, NULL, NULL};
+        float *cs[4] = {NULL, NULL, NULL, NULL};
+        int ns = 0;
+        for (int64_t g = i; g < ng && ns < 4; g += q, ns++) {
+            ws[ns] = (const erg_cpu_block_q8_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
+            cs[ns] = c + g * ERG_CPU_PACK_ROWS;
+        }
+        switch (ns) {
+        case 1:
+            column_streams8(1, nb, ws, a, cs);
+            break;
+        case 2:
+            column_streams8(2, nb, ws, a, cs);
+            break;
+        case 3:
+            column_streams8(3, nb, ws, a, cs);
+            break;
+        default:
+            column_streams8(4, nb, ws, a, cs);
+            break;
+        }
+    }
+}
+
+static void gemm_q8_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
+                        size_t lda, int64_t nc, float *c, size_t ldc) {
+    const int64_t nb = k / ERG_QK;
+    if (nc == 1) {
+        gemv_q8_0x8(k, w, ldw, nr, a, c);
+        return;
+    }
+    for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
+        const erg_cpu_block_q8_0x8 *wg =
+            (const erg_cpu_block_q8_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
+        float *cg = c + g * ERG_CPU_PACK_ROWS;
+        for (int64_t col = 0; col < nc; col += MAX_COLS) {
+            const erg_cpu_block_q8a *ac[MAX_COLS];
+            int n = nc - col < MAX_COLS ? (int)(nc - col) : MAX_COLS;
+            for (int j = 0; j < n; j++)
+                ac[j] = (const erg_cpu_block_q8a *)((const uint8_t *)a + (size_t)(col + j) * lda);
+            float *cc = cg + (size_t)col * ldc;
+            switch (n) {
+            case 1:
+                tile8(1, nb, wg, ac, cc, ldc);
+                break;
+            case 2:
+                tile8(2, nb, wg, ac, cc, ldc);
+                break;
+            case 3:
+                tile8(3, nb, wg, ac, cc, ldc);
+                break;
+            default:
+                tile8(4, nb, wg, ac, cc, ldc);
+                break;
+            }
+        }
+    }
+}
+
 void erg_cpu_mm_init_avx2_packed(erg_cpu_kernels *k) {
     k->matmul_packed[ERG_CPU_PACK_Q4_0X8] = (erg_cpu_matmul_kernel){ERG_ACT_Q8A, gemm_q4_0x8};
+    k->matmul_packed[ERG_CPU_PACK_Q8_0X8] = (erg_cpu_matmul_kernel){ERG_ACT_Q8A, gemm_q8_0x8};
 }

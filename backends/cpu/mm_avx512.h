@@ -377,6 +377,10 @@ static void mm_avx512_set_quant_kernels(erg_cpu_kernels *k) {
     k->matmul[ERG_DT_Q8_0] = (erg_cpu_matmul_kernel){ERG_ACT_Q8A, gemm512_q8_0};
     k->matmul[ERG_DT_Q4_K] = (erg_cpu_matmul_kernel){ERG_ACT_Q8K, gemm512_q4_k};
     k->matmul[ERG_DT_Q6_K] = (erg_cpu_matmul_kernel){ERG_ACT_Q8K, gemm512_q6_k};
+    /* The AVX2 q8_0x8 and q4_kx8 kernels were measured against the AVX2
+     * kernels only: these levels keep their own for q8_0 and q4_k. */
+    k->matmul_packed[ERG_CPU_PACK_Q8_0X8] = (erg_cpu_matmul_kernel){ERG_ACT_F32, NULL};
+    k->matmul_packed[ERG_CPU_PACK_Q4_KX8] = (erg_cpu_matmul_kernel){ERG_ACT_F32, NULL};
 }
 
 #endif

@@ -14,10 +14,13 @@
  * length for the float types), nr x nc over {1,2,3,4,5,7,8,9,17,33} x
  * {1,2,3,4,5,6,8,13,70}, with row strides larger than the rows, and sentinel
  * values around and between the output columns that must stay untouched.
+ * The ARM levels (neon, dotprod) must have their own kernel for every type,
+ * and their quantized kernels must equal the scalar level's bit for bit.
  */
 #include "tests/test.h"
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/pack.h"
 #include "graph/dtype.h"
 #include "hal/cpu_info.h"
 
@@ -200,10 +203,75 @@ static erg_cpu_act_format expected_format(erg_dtype t) {
     }
 }
 
+/* The ARM levels' quantized kernels give the scalar level's results bit for
+ * bit (docs/integration.md). */
+static bool promises_scalar_bits(const erg_cpu_kernels *kern, erg_dtype t) {
+    return (kern->level == ERG_CPU_NEON || kern->level == ERG_CPU_DOTPROD) &&
+           erg_dtype_get(t)->quantized;
+}
+
+/* The outputs of c (nr x nc, stride ldc) that differ from the scalar kernel's. */
+static int differ_from_scalar(erg_dtype t, int64_t k, const void *w, size_t ldw, int nr,
+                              const void *a, size_t lda, int nc, const float *c, size_t ldc) {
+    const erg_cpu_kernels *ref = erg_cpu_kernels_for(ERG_CPU_SCALAR);
+    float *rc = malloc(ldc * (size_t)nc * sizeof(float));
+    ref->matmul[t].gemm(k, w, ldw, nr, a, lda, nc, rc, ldc);
+    int differ = 0;
+    for (int col = 0; col < nc; col++)
+        for (int r = 0; r < nr; r++)
+            differ += memcmp(&c[r + (size_t)col * ldc], &rc[r + (size_t)col * ldc], 4) != 0;
+    free(rc);
+    return differ;
+}
+
 static bool is_sentinel(float v) {
     uint32_t u;
     memcpy(&u, &v, 4);
     return u == SENTINEL_BITS;
+}
+
+/* The kernel of the packed layout that type t gets (pack.h), where the level
+ * has one: the first 8, 16 and 32 rows of w packed, against every column
+ * count, checked as the plain kernel is. */
+static void test_packed(const erg_cpu_kernels *kern, erg_dtype t, int64_t k, const uint8_t *w,
+                        size_t ldw, const uint8_t *a, size_t lda,
+                        double expected[][MAX_COLS], double magnitude[][MAX_COLS]) {
+    static const int packed_rows[] = {8, 16, 32};
+    erg_cpu_pack p = erg_cpu_pack_choose(t, k, ERG_CPU_PACK_ROWS);
+    if (p == ERG_CPU_PACK_NONE || !kern->matmul_packed[p].gemm)
+        return;
+    erg_cpu_matmul_kernel mk = kern->matmul_packed[p];
+    CHECK(mk.act_format == kern->matmul[t].act_format);
+    size_t group = erg_cpu_pack_group_bytes(p, k);
+    uint8_t *pw = malloc(group * (MAX_ROWS / ERG_CPU_PACK_ROWS));
+    erg_cpu_pack_rows(p, w, ldw, 32, k, pw);
+    for (size_t ir = 0; ir < sizeof packed_rows / sizeof packed_rows[0]; ir++) {
+        for (size_t ic = 0; ic < sizeof n_cols / sizeof n_cols[0]; ic++) {
+            int nr = packed_rows[ir], nc = n_cols[ic], bad = 0, clobbered = 0;
+            size_t ldc = (size_t)nr + C_PAD, total = ldc * (size_t)nc + 2 * C_GUARD;
+            float *buf = malloc(total * sizeof(float)), *c = buf + C_GUARD;
+            for (size_t i = 0; i < total; i++)
+                memcpy(&buf[i], &(uint32_t){SENTINEL_BITS}, 4);
+            mk.gemm(k, pw, group, nr, a, lda, nc, c, ldc);
+            for (size_t i = 0; i < total; i++) {
+                ptrdiff_t off = (ptrdiff_t)i - C_GUARD;
+                if (off < 0 || (size_t)off >= ldc * (size_t)nc || (size_t)off % ldc >= (size_t)nr) {
+                    clobbered += !is_sentinel(buf[i]);
+                    continue;
+                }
+                int r = (int)((size_t)off % ldc), col = (int)((size_t)off / ldc);
+                double err = fabs((double)buf[i] - expected[r][col]);
+                bad += !(err <= TOL_REL * magnitude[r][col] + TOL_ABS);
+            }
+            CHECK_MSG(bad == 0, "%s packed %s k=%lld nr=%d nc=%d: %d values out of tolerance",
+                      kern->name, erg_dtype_name(t), (long long)k, nr, nc, bad);
+            CHECK_MSG(clobbered == 0,
+                      "%s packed %s k=%lld nr=%d nc=%d: %d floats written outside c", kern->name,
+                      erg_dtype_name(t), (long long)k, nr, nc, clobbered);
+            free(buf);
+        }
+    }
+    free(pw);
 }
 
 static void test_type_k(const erg_cpu_kernels *kern, erg_dtype t, int64_t k) {
@@ -212,6 +280,11 @@ static void test_type_k(const erg_cpu_kernels *kern, erg_dtype t, int64_t k) {
     if (!mk.gemm)
         return;
     CHECK_EQ_INT(mk.act_format, expected_format(t));
+    /* The ARM levels have a kernel of their own for every weight type
+     * (docs/integration.md): one left scalar would pass the checks below. */
+    if (kern->level == ERG_CPU_NEON || kern->level == ERG_CPU_DOTPROD)
+        CHECK_MSG(mk.gemm != erg_cpu_kernels_for(ERG_CPU_SCALAR)->matmul[t].gemm,
+                  "%s %s: the scalar kernel", kern->name, erg_dtype_name(t));
 
     size_t ldw = erg_dtype_row_size(t, k) + W_PAD;
     size_t lda = erg_cpu_act_row_size(mk.act_format, k) + A_PAD;
@@ -275,9 +348,15 @@ static void test_type_k(const erg_cpu_kernels *kern, erg_dtype t, int64_t k) {
                       erg_dtype_name(t), (long long)k, nr, nc, bad);
             CHECK_MSG(clobbered == 0, "%s %s k=%lld nr=%d nc=%d: %d floats written outside c",
                       kern->name, erg_dtype_name(t), (long long)k, nr, nc, clobbered);
+            if (promises_scalar_bits(kern, t)) {
+                int differ = differ_from_scalar(t, k, w, ldw, nr, a, lda, nc, c, ldc);
+                CHECK_MSG(differ == 0, "%s %s k=%lld nr=%d nc=%d: %d values differ from scalar",
+                          kern->name, erg_dtype_name(t), (long long)k, nr, nc, differ);
+            }
             free(buf);
         }
     }
+    test_packed(kern, t, k, w, ldw, a, lda, expected, magnitude);
     free(w);
     free(a);
     free(wd);
