@@ -6,6 +6,10 @@
 #include "backends/cpu/cpu_device.h"
 #include "backends/cpu/pack.h"
 
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 struct erg_backend_weights {
     const erg_allocator *alloc;
     erg_cpu_packed_weight *w; /* per weight index */
@@ -27,6 +31,28 @@ static erg_cpu_pack layout_for(const erg_backend_device *dev, const erg_weight_d
         return ERG_CPU_PACK_NONE;
     erg_cpu_pack p = erg_cpu_pack_choose(d->dtype, d->ne[0], d->ne[1]);
     return dev->kernels->matmul_packed[p].gemm ? p : ERG_CPU_PACK_NONE;
+}
+
+/* The packed copy is what the CPU's matmuls read from now on, so the
+ * source's pages go back to the kernel as each matrix is packed, and the
+ * two copies are never resident together. MADV_PAGEOUT keeps the data
+ * (file pages are read again, anonymous ones come back from swap) for
+ * whatever reads it later: lookups, the reference path, another device's
+ * upload. Only whole pages inside the matrix; where the kernel lacks the
+ * advice, nothing changes. */
+static void page_out(const void *data, size_t bytes) {
+#if defined(MADV_PAGEOUT)
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        return;
+    uintptr_t lo = ((uintptr_t)data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)data + bytes) & ~((uintptr_t)page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_PAGEOUT);
+#else
+    (void)data;
+    (void)bytes;
+#endif
 }
 
 erg_status erg_cpu_weights_prepare(erg_backend_device *dev, const erg_weight_desc *weights,
@@ -62,6 +88,7 @@ erg_status erg_cpu_weights_prepare(erg_backend_device *dev, const erg_weight_des
             continue;
         const erg_weight_desc *d = &weights[i];
         erg_cpu_pack_rows(w->w[i].pack, d->data, d->row_bytes, d->ne[1], d->ne[0], p);
+        page_out(d->data, d->row_bytes * (size_t)d->ne[1]);
         w->w[i].data = p;
         p += w->w[i].group_bytes * (size_t)(d->ne[1] / ERG_CPU_PACK_ROWS);
     }
