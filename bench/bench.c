@@ -236,7 +236,11 @@ static erg_status timed_run(run_ctx *c, int v, int n, bool prompt, int depth,
          * the host works throughout: the wall for both. */
         bool wall = c->mixed || c->energy->host_cores || t->counts.device_seconds <= 0;
         double busy = wall ? t->seconds : t->counts.device_seconds;
-        erg_bench_energy_end(c->energy, busy, t->seconds, t->counts.simulated_joules,
+        /* Partly simulated: the measured parts are the evals' device_seconds
+         * (their wall time less the time spent simulating), on the host. */
+        bool sim = t->counts.simulated_seconds > 0;
+        double real = sim ? t->counts.device_seconds : t->seconds;
+        erg_bench_energy_end(c->energy, sim ? real : busy, real, t->counts.simulated_joules,
                              t->counts.simulated_seconds, sum);
     }
     return st == ERG_OK ? ERG_OK : session_failed(c, v, st);
@@ -265,7 +269,7 @@ static erg_status timed_rep(run_ctx *c, int v, int n, bool prompt, int depth, in
     w->counts = t.counts;
     w->tps[k] = n / t.seconds;
     w->first[k] = t.first_seconds;
-    w->host_us[k] = rc->device_seconds > 0 && rc->dispatches > 0
+    w->host_us[k] = rc->device_seconds > 0 && rc->dispatches > 0 && rc->simulated_seconds <= 0
                         ? 1e6 * (t.seconds - rc->device_seconds) / rc->dispatches
                         : -1.0;
     w->share[k] = !prompt ? w->tps[k] * c->decode_bytes / (w->bw[k] * 1e9) : 0.0;
@@ -288,9 +292,11 @@ static void fill_record(const run_ctx *c, int v, const variant_runs *w, int n, b
     double joules = erg_bench_energy_joules(c->energy, &w->energy);
     erg_energy_source source = erg_bench_energy_source(c->energy, &w->energy);
     /* A simulated device's power and delay are its model's, like its
-     * joules: the host's wall time is the simulator's. */
+     * joules: the host's wall time is the simulator's. A partly simulated
+     * run adds its measured parts (real_s) to its model's time. */
     double tokens = (double)n * reps;
-    double seconds = w->energy.simulated ? w->energy.simulated_s : w->energy.wall_s;
+    double seconds = w->energy.simulated ? w->energy.simulated_s + w->energy.real_s
+                                         : w->energy.wall_s;
     rec->joules_per_token = joules / tokens;
     rec->avg_power_w = seconds > 0 ? joules / seconds : 0.0;
     rec->edp_per_token = rec->joules_per_token * (seconds / tokens);
@@ -505,6 +511,15 @@ static erg_status bench_device(model_ctx *m, run_ctx *c, const char *device, uin
     snprintf(name, sizeof name, "%s",
              strcmp(device, "auto") == 0 || !c->s[0] ? device : erg_session_device(c->s[0]));
     backend_of(m->rt, name, backend, sizeof backend);
+    /* Prefill on the CPU is set against the CPU's arithmetic peak, measured
+     * before the tests (zeros if the probe cannot run). */
+    erg_compute_peak peak = {0};
+    bool cpu_prefill = false;
+    for (size_t t = 0; t < m->n_tests; t++)
+        cpu_prefill |= m->tests[t].prompt && strcmp(backend, "cpu") == 0;
+    if (status == ERG_BENCH_OK && cpu_prefill &&
+        erg_compute_peak_measure(p->threads, &peak) != ERG_OK)
+        memset(&peak, 0, sizeof peak);
     size_t nv = p->compare_fusion ? 2 : 1;
     for (size_t t = 0; t < m->n_tests; t++) {
         erg_bench_record *recs = new_records(r, nv);
@@ -515,6 +530,11 @@ static erg_status bench_device(model_ctx *m, run_ctx *c, const char *device, uin
         if (status == ERG_BENCH_OK) {
             erg_status st = run_test(c, m->tests[t].n, m->tests[t].prompt, m->tests[t].depth,
                                      recs);
+            double ops = m->tests[t].prompt
+                             ? erg_bench_prefill_ops(m->model, m->tests[t].n, m->tests[t].depth)
+                             : 0;
+            for (size_t v = 0; v < nv && st == ERG_OK && cpu_prefill; v++)
+                erg_bench_set_arith(&recs[v], &peak, ops);
             if (st != ERG_OK) {
                 /* This test and the device's later ones say why. */
                 status = st == ERG_UNSUPPORTED ? ERG_BENCH_UNSUPPORTED : ERG_BENCH_FAILED;
@@ -630,6 +650,7 @@ erg_status erg_bench_run(erg_runtime *rt, const erg_bench_params *p, erg_bench_r
     for (size_t m = 0; m < p->n_models && st == ERG_OK; m++)
         st = bench_model(rt, p, p->models[m], bw, &count, r);
     erg_membw_close(bw);
+    erg_bench_compare_auto(r);
     return st;
 }
 

@@ -94,6 +94,19 @@ typedef struct erg_bench_record {
     bool fusion;
     uint32_t n_fused;
     uint64_t activation_bytes, activation_naive_bytes, activation_lower_bound_bytes;
+    /* Prefill on the CPU backend: operations per second (a multiply-add
+     * counts 2: erg_bench_prefill_ops) against the CPU's arithmetic peak in
+     * the form its kernels compute the weights' type (int8 dot products for
+     * quantized types, fp32 FMA for F32/F16/BF16), measured with the test's
+     * threads before the model's first prefill. 0: not measured. */
+    double prefill_gops;
+    double arith_peak_gops;
+    double arith_fraction;
+    char arith_isa[24];
+    /* auto only: its EDP over the lowest EDP of a single device on the same
+     * model, test and fusion setting, and that device (0, "": none ran). */
+    double edp_vs_best;
+    char best_device[32];
     /* Not ERG_BENCH_OK: the numbers are 0 and reason says why. */
     erg_bench_status status;
     char reason[512];
@@ -122,6 +135,10 @@ void erg_bench_results_note(erg_bench_results *r, const char *fmt, ...)
 erg_status erg_bench_run(erg_runtime *rt, const erg_bench_params *p, erg_bench_results *results);
 void erg_bench_results_free(erg_bench_results *r);
 
+/* Fills edp_vs_best and best_device of every auto record (erg_bench_run
+ * does, once every device has run). */
+void erg_bench_compare_auto(erg_bench_results *r);
+
 /* Read bandwidth of main memory with n_threads threads: one pass over a
  * 512 MiB buffer (far larger than the caches) takes about 20 ms and gives
  * GB/s. The benchmark takes the best of three passes right before each
@@ -146,6 +163,14 @@ typedef struct erg_compute_peak {
     const char *int8_isa;
 } erg_compute_peak;
 erg_status erg_compute_peak_measure(int n_threads, erg_compute_peak *out);
+
+/* Operations of a prefill of n_prompt tokens after n_depth in the cache
+ * (a multiply-add counts 2): its matmuls, the output projection of the last
+ * position only, and causal attention. 0 if the model has no info. */
+double erg_bench_prefill_ops(const erg_model *model, int n_prompt, int n_depth);
+/* Fills a prefill record's arithmetic figures from a measured peak and its
+ * test's operations (nothing where either is unknown). */
+void erg_bench_set_arith(erg_bench_record *rec, const erg_compute_peak *peak, double ops);
 
 /* Bytes of weights one decoded token reads: every weight tensor, except
  * that only one row of the token embedding is read (all of it when it is

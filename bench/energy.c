@@ -1,6 +1,9 @@
 /* The joules of erg bench's timed runs: the device meter, its estimate, or a simulation's own. */
 #include "bench/energy.h"
 
+#include "hal/timer.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@ erg_status erg_bench_energy_open(erg_runtime *rt, const char *device, erg_bench_
     for (size_t i = 0; i < n; i++) {
         devs[i].struct_size = sizeof devs[i];
         erg_runtime_device_info(rt, i, &devs[i]);
-        if (strcmp(devs[i].name, device) == 0)
+        if (strcmp(devs[i].name, device) == 0 && !devs[i].simulated)
             index = i;
     }
     erg_diag diag = {{0}};
@@ -52,6 +55,7 @@ void erg_bench_energy_idle(erg_bench_energy *e) {
 }
 
 void erg_bench_energy_begin(erg_bench_energy *e) {
+    e->window_start = erg_time_s();
     erg_device_meter_begin(&e->meter);
 }
 
@@ -59,13 +63,18 @@ void erg_bench_energy_end(erg_bench_energy *e, double busy_s, double wall_s,
                           double simulated_joules, double simulated_s,
                           erg_bench_energy_sum *sum) {
     erg_energy_reading r;
+    /* A sensor (dev.domain) saw the whole window; an estimate, busy_s. */
+    double window_s = e->meter.dev.domain ? erg_time_s() - e->window_start : 0;
     erg_device_meter_end(&e->meter, busy_s, wall_s, &r);
     sum->busy_s += busy_s;
     sum->wall_s += wall_s;
     if (simulated_joules > 0) {
+        /* The simulator's work in a sensor's window is not theirs. */
+        double share = window_s > 0 ? fmin(1, wall_s / window_s) : 1;
         sum->simulated = true;
-        sum->joules += simulated_joules;
+        sum->joules += simulated_joules + (wall_s > 0 ? r.joules * share : 0);
         sum->simulated_s += simulated_s;
+        sum->real_s += wall_s;
     } else {
         sum->joules += r.joules;
     }

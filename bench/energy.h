@@ -17,6 +17,7 @@ typedef struct erg_bench_energy {
      * keeps the same cores busy, so its busy time is the wall time, as for
      * the CPU device. */
     bool host_cores;
+    double window_start;  /* of the open window (erg_time_s) */
 } erg_bench_energy;
 
 /* One test's windows added up. */
@@ -24,11 +25,15 @@ typedef struct erg_bench_energy_sum {
     double joules, busy_s, wall_s;
     bool simulated;        /* the device's own model reported the joules */
     double simulated_s;    /* and the seconds its model took */
+    /* A partly simulated run's measured parts (the CPU's, say): the host
+     * wall less the time spent simulating; their joules are the meter's. */
+    double real_s;
 } erg_bench_energy_sum;
 
 /* The meter of the runtime's device named `device` (the CPU's when no
- * device has that name, e.g. "auto"); ERG_IO or ERG_FORMAT with the reason
- * in err (a bad power profile file). */
+ * device has that name, e.g. "auto", or when it is simulated: its joules
+ * are its model's, and the meter covers the parts the CPU runs); ERG_IO
+ * or ERG_FORMAT with the reason in err (a bad power profile file). */
 erg_status erg_bench_energy_open(erg_runtime *rt, const char *device, erg_bench_energy *e,
                                  char *err, size_t err_size);
 void erg_bench_energy_close(erg_bench_energy *e);
@@ -39,7 +44,10 @@ void erg_bench_energy_idle(erg_bench_energy *e);
 
 /* A window around one timed run, added to sum: busy_s of device time (the
  * wall time on devices without timers) in wall_s; simulated_joules and
- * simulated_s the run's from the device's model (0 for real devices). */
+ * simulated_s the run's from the device's model (0 for real devices). A
+ * partly simulated run passes its measured parts' time as busy_s and
+ * wall_s: their joules (the host's meter or estimate over that time; a
+ * sensor's window scaled to it) are added to the model's. */
 void erg_bench_energy_begin(erg_bench_energy *e);
 void erg_bench_energy_end(erg_bench_energy *e, double busy_s, double wall_s,
                           double simulated_joules, double simulated_s,

@@ -70,6 +70,14 @@ cJSON *erg_bench_record_json(const erg_bench_record *c) {
     add_number(o, "kl_divergence", c->have_accuracy, c->kl_divergence);
     add_number(o, "nrmse", c->have_accuracy, c->nrmse);
     add_number(o, "accuracy_tokens", c->have_accuracy, c->accuracy_tokens);
+    bool arith = ok && c->arith_peak_gops > 0;
+    add_number(o, "prefill_gops", arith, c->prefill_gops);
+    add_number(o, "arith_peak_gops", arith, c->arith_peak_gops);
+    add_number(o, "arith_fraction", arith, c->arith_fraction);
+    add_string(o, "arith_isa", arith ? c->arith_isa : "");
+    bool vs = ok && c->best_device[0];
+    add_number(o, "edp_vs_best_single", vs, c->edp_vs_best);
+    add_string(o, "best_single_device", vs ? c->best_device : "");
     return o;
 }
 

@@ -50,6 +50,8 @@ static void fill_row(const erg_bench_record *c, row cells) {
     if (c->roofline_tps > 0) {
         snprintf(cells[16], CELL, "%.2f", c->tps_median / c->mem_bw_gbps);
         snprintf(cells[17], CELL, "%.0f%%", 100.0 * c->roofline_fraction);
+    } else if (c->arith_peak_gops > 0) {
+        snprintf(cells[17], CELL, "%.0f%%", 100.0 * c->arith_fraction);
     }
     snprintf(cells[N_COLS + 1], CELL, "ok");
 }
@@ -141,6 +143,25 @@ static void print_notes(const erg_bench_results *r, bool markdown) {
                "with %d thread%s right before each run; roofline: the share of "
                "bandwidth / weight bytes per token reached\n",
                bullet, r->mem_bw_threads, r->mem_bw_threads == 1 ? "" : "s");
+    for (size_t i = 0; i < r->n; i++) {
+        const erg_bench_record *c = &r->records[i];
+        if (c->arith_peak_gops > 0) {
+            printf("%sroofline of prefill on the CPU: operations per second (matmuls and "
+                   "attention, a multiply-add counts 2) over the CPU's arithmetic peak in the "
+                   "kernels' form, measured with %d thread%s before the model's first prefill "
+                   "(%s: %.0f GOP/s)\n",
+                   bullet, c->threads, c->threads == 1 ? "" : "s", c->arith_isa,
+                   c->arith_peak_gops);
+            break;
+        }
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        const erg_bench_record *c = &r->records[i];
+        if (c->status == ERG_BENCH_OK && c->best_device[0])
+            printf("%sauto, %s %s%s: EDP %.2f× the best single device's (%s)\n", bullet,
+                   c->model, c->test, c->fusion ? "" : " without fusion", c->edp_vs_best,
+                   c->best_device);
+    }
     for (size_t i = 0; i < r->n_notes; i++)
         printf("%s%s\n", bullet, r->notes[i]);
 }

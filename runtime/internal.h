@@ -104,6 +104,16 @@ typedef struct erg_session_auto {
     double extra_handover_s, placed_with_s;
     char inject_device[32];     /* ERG_SCHED_FAIL's device, or "" */
     long inject_countdown;      /* uses left before it fails */
+    /* Per step size (tokens): whether its matmuls stay unfused, so that a
+     * device without fused kernels (an NPU) can take them; decided on the
+     * size's first step by placing its graph both ways. */
+    struct {
+        uint32_t n_tokens;
+        bool unfused;
+    } fusion[8];
+    size_t n_fusion, next_fusion;
+    int forced_fusion;          /* while deciding: 0 fused, 1 unfused; -1 none */
+    erg_dtype kv_dtype;
 } erg_session_auto;
 
 struct erg_session {

@@ -16,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CALIB_N_CTX 64
-#define CALIB_PREFILL 16   /* tokens of the calibration prefill */
-#define CALIB_DECODE_REPS 3
+#define CALIB_N_CTX 80
+#define CALIB_PREFILL 16   /* tokens of the calibration prefills: a short one */
+#define CALIB_PREFILL_LONG 64 /* and a long one (a matmul's rate depends on its rows) */
+#define CALIB_DECODE_REPS 8 /* a shape keeps its least time: hiccups drop out */
 #define PLAN_PREFILL 32    /* tokens of the prefill placed at create */
 #define COPY_PROBE_BYTES (8u << 20)
 
@@ -167,45 +168,135 @@ static erg_status measure_handover(erg_session *cs, double *out, erg_diag *diag)
     return st;
 }
 
-/* Calibration of one device on the model's own step graphs: a prefill of
- * CALIB_PREFILL tokens and CALIB_DECODE_REPS decode steps, each node timed
- * by the device; the device must run every node (strict). */
-static erg_status calibrate(erg_model *m, bool reference_math, erg_rt_device *d,
-                            erg_device_costs *c, erg_diag *diag) {
+/* Node by node, for a device that cannot run the whole graph (a plugin
+ * NPU: what it cannot run fell back to the CPU): the step's graph stays
+ * bound after the eval, so each node the device supports runs alone on it
+ * and is timed by it (a plugin's node time counts the copies the node
+ * needs). Also gathers the least fixed cost of such a one-node subgraph
+ * (host wall less node time), and a simulated device's least joules per
+ * simulated second of a run (its active power: the idle power it also
+ * counts, over host time between its calls, only adds to it). */
+typedef struct each_totals {
+    double handover_s;       /* least seen */
+    double sim_watts;        /* least seen */
+} each_totals;
+
+static erg_status record_each(erg_session *cs, erg_device_costs *c, erg_profile_phase phase,
+                              each_totals *tot, erg_diag *diag) {
+    const erg_backend *b = cs->device->backend;
+    const erg_graph *g = &cs->graph;
+    const erg_allocator *a = &cs->model->rt->alloc;
+    if (!b->node_times)
+        return erg_fail(diag, ERG_UNSUPPORTED, "%s has no per-node timers", cs->device->info.name);
+    size_t n_run = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const erg_node *n = &g->nodes[i];
+        erg_diag why;
+        if (erg_op_is_view(n->op) || !b->supports_node(cs->device->open, g, n, &why))
+            continue;
+        erg_graph sub = *g;
+        sub.nodes = g->nodes + i;
+        sub.n_nodes = sub.cap_nodes = 1;
+        erg_exec_stats es;
+        double t0 = erg_time_s(), sec = 0;
+        ERG_RETURN_IF_ERROR(b->compile(cs->exec, &sub, diag));
+        ERG_RETURN_IF_ERROR(b->execute(cs->exec, &sub, &es, diag));
+        double wall = erg_time_s() - t0;
+        ERG_RETURN_IF_ERROR(b->node_times(cs->exec, &sec, 1, diag));
+        ERG_RETURN_IF_ERROR(erg_cost_record_node(c, a, g, n, sec, phase, diag));
+        tot->handover_s = fmin(tot->handover_s, fmax(0, wall - sec));
+        if (es.simulated_seconds > 0)
+            tot->sim_watts = fmin(tot->sim_watts, es.simulated_joules / es.simulated_seconds);
+        n_run++;
+    }
+    return n_run ? ERG_OK
+                 : erg_fail(diag, ERG_UNSUPPORTED, "%s runs no node of the %s graph",
+                            cs->device->info.name, erg_profile_phase_name(phase));
+}
+
+/* Calibration of one device on the model's own step graphs: prefills of
+ * CALIB_PREFILL and CALIB_PREFILL_LONG tokens and CALIB_DECODE_REPS decode
+ * steps. whole: the device runs every node (strict) and times them in one
+ * run; else node by node (record_each). */
+static erg_status calibrate_run(erg_model *m, bool reference_math, erg_rt_device *d, bool whole,
+                                bool no_fusion, erg_device_costs *c, erg_diag *diag) {
     erg_session_options so = ERG_SESSION_OPTIONS_INIT;
     so.device = d->info.name;
+    so.no_fusion = no_fusion;
     so.n_ctx = CALIB_N_CTX;
-    so.n_batch = CALIB_PREFILL;
-    so.strict_device = true;
+    so.n_batch = CALIB_PREFILL_LONG;
+    so.strict_device = whole;
     so.reference_math = reference_math;
     erg_session *cs;
     erg_status st = erg_session_create(m, &so, &cs);
     if (st != ERG_OK)
         return erg_fail(diag, st, "%s", erg_model_last_error(m));
     uint32_t nv = m->data->hp.n_vocab;
-    int32_t tokens[CALIB_PREFILL];
-    for (uint32_t i = 0; i < CALIB_PREFILL; i++)
+    int32_t tokens[CALIB_PREFILL_LONG];
+    for (uint32_t i = 0; i < CALIB_PREFILL_LONG; i++)
         tokens[i] = (int32_t)((i * 7919u + 1) % nv);
     float *logits = erg_malloc(&m->rt->alloc, nv * sizeof *logits);
     double overhead = INFINITY;
-    st = logits ? erg_session_eval(cs, tokens, CALIB_PREFILL, ERG_LOGITS_LAST, logits, nv)
-                : erg_fail(diag, ERG_OUT_OF_MEMORY, "logits");
-    if (st == ERG_OK)
-        st = record(cs, c, ERG_PROFILE_PREFILL, NULL, diag);
+    each_totals tot = {INFINITY, INFINITY};
+    st = logits ? ERG_OK : erg_fail(diag, ERG_OUT_OF_MEMORY, "logits");
+    /* Each twice: a shape keeps its least time, so one hiccup on a busy
+     * host does not stay in the costs. */
+    static const uint32_t prefills[4] = {CALIB_PREFILL, CALIB_PREFILL_LONG, CALIB_PREFILL,
+                                         CALIB_PREFILL_LONG};
+    for (int p = 0; p < 4 && st == ERG_OK; p++) {
+        erg_session_reset(cs);
+        st = erg_session_eval(cs, tokens, prefills[p], ERG_LOGITS_LAST, logits, nv);
+        if (st == ERG_OK)
+            st = whole ? record(cs, c, ERG_PROFILE_PREFILL, NULL, diag)
+                       : record_each(cs, c, ERG_PROFILE_PREFILL, &tot, diag);
+    }
     for (int r = 0; r < CALIB_DECODE_REPS && st == ERG_OK; r++) {
         st = erg_session_eval(cs, &tokens[r], 1, ERG_LOGITS_LAST, logits, nv);
         if (st == ERG_OK)
-            st = record(cs, c, ERG_PROFILE_DECODE, &overhead, diag);
+            st = whole ? record(cs, c, ERG_PROFILE_DECODE, &overhead, diag)
+                       : record_each(cs, c, ERG_PROFILE_DECODE, &tot, diag);
     }
-    if (st == ERG_OK)
+    if (st == ERG_OK && whole)
         st = measure_handover(cs, &c->handover_s, diag);
     if (st != ERG_OK && !diag->msg[0])
         erg_fail(diag, st, "%s", erg_session_last_error(cs));
     erg_free(&m->rt->alloc, logits);
     erg_session_destroy(cs);
     c->node_overhead_s = isfinite(overhead) ? overhead : 0;
+    if (!whole) {
+        /* A simulated device's transfers and launch latency are in its
+         * node times: its host-side wall time is the simulator's, not the
+         * device's. Its power is its model's (active joules per busy
+         * second). */
+        c->handover_s = c->simulated || !isfinite(tot.handover_s) ? 0 : tot.handover_s;
+        if (c->simulated && isfinite(tot.sim_watts))
+            c->busy_watts = tot.sim_watts;
+    }
     erg_cost_finish(c);
     return st;
+}
+
+/* Whole-graph calibration where the device runs every node, node by node
+ * where it runs only some (the strict run says so before running any).
+ * unfused_too: the whole graph is also run unfused, so that the scheduler
+ * can cost the device's share of a graph whose matmuls stay unfused for a
+ * device without fused kernels (an NPU). */
+static erg_status calibrate(erg_model *m, bool reference_math, erg_rt_device *d, bool unfused_too,
+                            erg_device_costs *c, erg_diag *diag) {
+    erg_status st = calibrate_run(m, reference_math, d, true, false, c, diag);
+    if (st == ERG_OK && unfused_too) {
+        erg_device_costs fused = *c; /* its overheads are the fused graph's */
+        st = calibrate_run(m, reference_math, d, true, true, c, diag);
+        c->node_overhead_s = fused.node_overhead_s;
+        c->handover_s = fused.handover_s;
+    }
+    if (st != ERG_UNSUPPORTED || strncmp(diag->msg, "strict device:", 14) != 0)
+        return st;
+    ERG_LOGI(&m->rt->log, "auto: %s cannot run every node; calibrating it node by node",
+             d->info.name);
+    erg_device_costs_free(c, &m->rt->alloc);
+    diag->msg[0] = '\0';
+    return calibrate_run(m, reference_math, d, false, false, c, diag);
 }
 
 /* Costs of devices[i] when none are cached, or when asked to redo them:
@@ -216,8 +307,11 @@ static erg_status calibrate_missing(erg_model *m, bool reference_math, const erg
     erg_runtime *rt = m->rt;
     double copy_rate = -1, t_begin = erg_time_s();
     size_t total = 0, done = 0;
-    for (size_t i = 0; i < n; i++)
+    bool npu = false;
+    for (size_t i = 0; i < n; i++) {
         total += !found[i];
+        npu |= rt->devices[i].info.kind == ERG_DEVICE_NPU;
+    }
     for (size_t i = 0; i < n; i++) {
         if (found[i]) {
             /* A device cached without costs could not run the whole graph. */
@@ -242,7 +336,7 @@ static erg_status calibrate_missing(erg_model *m, bool reference_math, const erg
         c->copy_s_per_byte = d->info.unified_memory ? 0 : copy_rate;
         double t0 = erg_time_s();
         erg_diag why = {{0}};
-        erg_status st = calibrate(m, reference_math, d, c, &why);
+        erg_status st = calibrate(m, reference_math, d, npu, c, &why);
         if (st == ERG_OUT_OF_MEMORY) {
             *diag = why;
             return st;
@@ -302,13 +396,39 @@ erg_status erg_rt_calibration(erg_model *m, bool reference_math, const erg_calib
     return ERG_OK;
 }
 
+static bool is_fused_matmul(erg_op op) {
+    return op == ERG_OP_MATMUL_ADD || op == ERG_OP_MATMUL_SWIGLU || op == ERG_OP_MATMUL_QKV;
+}
+
+static erg_status decide_fusion(erg_session *s, uint32_t nt, bool *used, erg_diag *diag);
+
+/* Fusion legality under auto: some calibrated device runs the fused op;
+ * and a fused matmul only where its step size keeps matmuls fused
+ * (decide_fusion, on the size's first step). */
 bool erg_session_auto_runs(void *session, const erg_graph *g, const erg_node *n) {
-    (void)g;
-    const erg_session *s = session;
-    for (size_t i = 0; i < s->sched->n_costs; i++)
-        if (erg_cost_knows_op(&s->sched->costs[i], n->op))
-            return true;
-    return false;
+    erg_session *s = session;
+    erg_session_auto *a = s->sched;
+    bool known = false;
+    for (size_t i = 0; i < a->n_costs && !known; i++)
+        known = erg_cost_knows_op(&a->costs[i], n->op);
+    if (!known || !is_fused_matmul(n->op) || n->n_src < 2)
+        return known;
+    if (a->forced_fusion >= 0)
+        return a->forced_fusion == 0;
+    uint32_t nt = (uint32_t)g->tensors[n->src[1]].ne[1];
+    for (size_t i = 0; i < a->n_fusion; i++)
+        if (a->fusion[i].n_tokens == nt)
+            return !a->fusion[i].unfused;
+    bool used[ERG_PART_MAX_DEVICES] = {false};
+    erg_diag why = {{0}};
+    if (decide_fusion(s, nt, used, &why) != ERG_OK) {
+        ERG_LOGW(&s->model->rt->log, "auto: matmuls stay fused: %s", why.msg);
+        return true;
+    }
+    for (size_t i = 0; i < a->n_fusion; i++)
+        if (a->fusion[i].n_tokens == nt)
+            return !a->fusion[i].unfused;
+    return true;
 }
 
 static uint64_t matmul_weight_bytes(const erg_model *m) {
@@ -319,14 +439,24 @@ static uint64_t matmul_weight_bytes(const erg_model *m) {
     return sum;
 }
 
+/* An NPU computes in its own formats (npu-sim: int8 activations): never
+ * part of a reference-math session. */
+static bool inexact(const erg_session *s, const erg_rt_device *d) {
+    return s->reference_math && d->info.kind == ERG_DEVICE_NPU;
+}
+
 /* The devices of the placement's targets, from the costs. */
 static size_t auto_devices(const erg_session *s, erg_auto_device *out) {
     for (size_t i = 0; i < s->sched->n_costs; i++) {
         const erg_rt_device *d = s->n_targets ? s->targets[i].device : &s->model->rt->devices[i];
+        bool partial = d->info.kind == ERG_DEVICE_NPU && d->open;
         out[i] = (erg_auto_device){&s->sched->costs[i],
-                                   s->sched->costs[i].n_rows > 0 && !s->sched->failed[i],
+                                   s->sched->costs[i].n_rows > 0 && !s->sched->failed[i] &&
+                                       !inexact(s, d),
                                    d->info.kind == ERG_DEVICE_CPU ? 0 : d->info.memory_bytes,
-                                   s->sched->extra_handover_s};
+                                   s->sched->extra_handover_s,
+                                   partial ? d->backend : NULL,
+                                   partial ? d->open : NULL};
     }
     return s->sched->n_costs;
 }
@@ -346,7 +476,8 @@ static void interleave(const erg_session *s, const erg_graph *g, uint8_t *assign
         if (!erg_op_is_view(node->op)) {
             for (size_t j = 0; j < n; j++) {
                 size_t t = (k / 3 + j) % n;
-                if (!s->sched->failed[t] && erg_cost_knows_op(&s->sched->costs[t], node->op)) {
+                if (!s->sched->failed[t] && !inexact(s, s->targets[t].device) &&
+                    erg_cost_knows_op(&s->sched->costs[t], node->op)) {
                     prev = (uint8_t)t;
                     break;
                 }
@@ -358,9 +489,10 @@ static void interleave(const erg_session *s, const erg_graph *g, uint8_t *assign
 }
 
 /* Places a graph built for nt tokens at n_past 0 against a KV cache that
- * is only addressed, never touched, and marks the devices it uses. */
-static erg_status plan_phase(erg_session *s, uint32_t nt, erg_dtype kv_dtype, bool *used,
-                             erg_diag *diag) {
+ * is only addressed, never touched: assign (grown to the graph's nodes)
+ * and the prediction in r. */
+static erg_status place_phase(erg_session *s, uint32_t nt, erg_dtype kv_dtype, uint8_t **assign,
+                              size_t *cap, erg_graph *g, erg_part_result *r, erg_diag *diag) {
     erg_runtime *rt = s->model->rt;
     const erg_hparams *hp = &s->model->data->hp;
     size_t kb = erg_kv_layer_bytes(hp, kv_dtype, s->n_ctx, false);
@@ -369,9 +501,6 @@ static erg_status plan_phase(erg_session *s, uint32_t nt, erg_dtype kv_dtype, bo
     kv.k = erg_calloc(&rt->alloc, hp->n_layer, sizeof(void *));
     kv.v = erg_calloc(&rt->alloc, hp->n_layer, sizeof(void *));
     char *buf = erg_malloc(&rt->alloc, (kb + vb) * hp->n_layer);
-    erg_graph g;
-    erg_graph_init(&g, &rt->alloc);
-    uint8_t *assign = NULL;
     erg_status st = ERG_OK;
     if (!kv.k || !kv.v || !buf)
         st = erg_fail(diag, ERG_OUT_OF_MEMORY, "planning the placement");
@@ -383,42 +512,118 @@ static erg_status plan_phase(erg_session *s, uint32_t nt, erg_dtype kv_dtype, bo
     erg_build_result br;
     erg_fuse_stats fs;
     if (st == ERG_OK)
-        st = erg_model_build_graph(s->model->data, &bp, &g, &br, diag);
+        st = erg_model_build_graph(s->model->data, &bp, g, &br, diag);
     if (st == ERG_OK)
-        st = erg_graph_validate(&g, diag);
+        st = erg_graph_validate(g, diag);
     if (st == ERG_OK && !s->no_fusion)
-        st = erg_graph_fuse(&g, erg_session_auto_runs, s, &fs, diag);
-    assign = st == ERG_OK ? erg_malloc(&rt->alloc, g.n_nodes + 1) : NULL;
-    if (st == ERG_OK && !assign)
+        st = erg_graph_fuse(g, erg_session_auto_runs, s, &fs, diag);
+    if (st == ERG_OK && !erg_grow_array(&rt->alloc, (void **)assign, 1, cap, g->n_nodes + 1))
         st = erg_fail(diag, ERG_OUT_OF_MEMORY, "planning the placement");
     erg_auto_device devs[ERG_PART_MAX_DEVICES];
     size_t n = auto_devices(s, devs);
-    erg_part_result r;
     if (st == ERG_OK)
-        st = erg_auto_place(&g, nt > 1 ? ERG_PROFILE_PREFILL : ERG_PROFILE_DECODE, devs, n,
-                            s->sched->weight_bytes, &s->sched->goal, &rt->alloc, assign, &r, diag);
-    for (size_t i = 0; st == ERG_OK && i < g.n_nodes; i++)
-        if (!erg_op_is_view(g.nodes[i].op))
-            used[assign[i]] = true;
-    erg_free(&rt->alloc, assign);
-    erg_graph_free(&g);
+        st = erg_auto_place(g, nt > 1 ? ERG_PROFILE_PREFILL : ERG_PROFILE_DECODE, devs, n,
+                            s->sched->weight_bytes, &s->sched->goal, &rt->alloc, *assign, r, diag);
     erg_free(&rt->alloc, buf);
     erg_free(&rt->alloc, kv.k);
     erg_free(&rt->alloc, kv.v);
     return st;
 }
 
+/* The goal's measure of a prediction. */
+static double objective(const erg_part_goal *goal, const erg_part_result *r) {
+    switch (goal->policy) {
+    case ERG_POLICY_LATENCY: return r->seconds;
+    case ERG_POLICY_ENERGY: return r->joules;
+    default: return r->seconds * r->joules;
+    }
+}
+
+/* Whether a usable device runs plain matmuls but no fused one (an NPU):
+ * only then can unfused matmuls pay. */
+static bool unfused_may_pay(const erg_session *s) {
+    erg_auto_device devs[ERG_PART_MAX_DEVICES];
+    size_t n = auto_devices(s, devs);
+    for (size_t i = 0; i < n; i++) {
+        const erg_device_costs *c = devs[i].costs;
+        if (devs[i].usable && erg_cost_knows_op(c, ERG_OP_MATMUL) &&
+            !erg_cost_knows_op(c, ERG_OP_MATMUL_ADD) &&
+            !erg_cost_knows_op(c, ERG_OP_MATMUL_SWIGLU) && !erg_cost_knows_op(c, ERG_OP_MATMUL_QKV))
+            return true;
+    }
+    return false;
+}
+
+/* Places the graph of an nt-token step with its matmuls fused and unfused
+ * (fusion is decided before placement, and a device without fused
+ * kernels, an NPU, only sees unfused matmuls), keeps the variant the goal
+ * prefers for steps of that size, and marks the devices it uses. */
+static erg_status decide_fusion(erg_session *s, uint32_t nt, bool *used, erg_diag *diag) {
+    erg_runtime *rt = s->model->rt;
+    erg_session_auto *a = s->sched;
+    uint8_t *assign[2] = {NULL, NULL};
+    size_t cap[2] = {0, 0};
+    erg_graph g[2];
+    erg_part_result r[2];
+    erg_status st = ERG_OK;
+    bool placed[2] = {false, false};
+    int variants = unfused_may_pay(s) ? 2 : 1;
+    for (int v = 0; v < 2; v++) {
+        erg_graph_init(&g[v], &rt->alloc);
+        a->forced_fusion = v;
+        if (st != ERG_OK || v >= variants)
+            continue;
+        erg_status vs = place_phase(s, nt, a->kv_dtype, &assign[v], &cap[v], &g[v], &r[v], diag);
+        placed[v] = vs == ERG_OK;
+        /* No device left that runs some unfused node: that variant loses. */
+        if (vs != ERG_OK && !(vs == ERG_UNSUPPORTED && v == 1))
+            st = vs;
+    }
+    a->forced_fusion = -1;
+    int best = st == ERG_OK && placed[1] && objective(&a->goal, &r[1]) < objective(&a->goal, &r[0]);
+    if (st == ERG_OK) {
+        size_t k = a->n_fusion < 8 ? a->n_fusion++ : a->next_fusion++ % 8;
+        a->fusion[k].n_tokens = nt;
+        a->fusion[k].unfused = best == 1;
+        if (placed[1])
+            ERG_LOGI(&rt->log,
+                     "auto: %u-token steps with matmuls %s (predicted %.3f ms, %.3f mJ; %s: "
+                     "%.3f ms, %.3f mJ)",
+                     nt, best ? "unfused" : "fused", r[best].seconds * 1e3, r[best].joules * 1e3,
+                     best ? "fused" : "unfused", r[!best].seconds * 1e3, r[!best].joules * 1e3);
+    }
+    for (size_t i = 0; st == ERG_OK && i < g[best].n_nodes; i++)
+        if (!erg_op_is_view(g[best].nodes[i].op))
+            used[assign[best][i]] = true;
+    for (int v = 0; v < 2; v++) {
+        erg_free(&rt->alloc, assign[v]);
+        erg_graph_free(&g[v]);
+    }
+    return st;
+}
+
 /* Marks the devices the step graphs' placements use (every calibrated
  * device under the interleave hook). */
-static erg_status plan(erg_session *s, erg_dtype kv_dtype, bool *used, erg_diag *diag) {
+static erg_status plan(erg_session *s, bool *used, erg_diag *diag) {
+    /* An NPU's op set is partial: it is opened to be asked about each node. */
+    erg_runtime *rt = s->model->rt;
+    for (size_t i = 0; i < s->sched->n_costs; i++) {
+        erg_rt_device *d;
+        if (rt->devices[i].info.kind == ERG_DEVICE_NPU && s->sched->costs[i].n_rows > 0)
+            ERG_RETURN_IF_ERROR(erg_rt_device_acquire(rt, rt->devices[i].info.name, &d, diag));
+    }
     if (forced_interleave()) {
         for (size_t i = 0; i < s->sched->n_costs; i++)
-            used[i] = s->sched->costs[i].n_rows > 0;
+            used[i] = s->sched->costs[i].n_rows > 0 && !inexact(s, &rt->devices[i]);
         return ERG_OK;
     }
-    ERG_RETURN_IF_ERROR(plan_phase(s, 1, kv_dtype, used, diag));
+    /* Decode, a short prefill and a full batch: the devices any of them
+     * uses become targets (steps of other sizes are placed among them). */
+    s->sched->n_fusion = 0;
+    ERG_RETURN_IF_ERROR(decide_fusion(s, 1, used, diag));
     uint32_t pre = s->n_batch < PLAN_PREFILL ? s->n_batch : PLAN_PREFILL;
-    return plan_phase(s, pre, kv_dtype, used, diag);
+    ERG_RETURN_IF_ERROR(decide_fusion(s, pre, used, diag));
+    return s->n_batch > pre ? decide_fusion(s, s->n_batch, used, diag) : ERG_OK;
 }
 
 static bool any_cached(const erg_calib_outcome *outcome, size_t n) {
@@ -453,6 +658,8 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
     if (!s->sched)
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "session");
     erg_session_auto *a = s->sched;
+    a->forced_fusion = -1;
+    a->kv_dtype = kv_dtype;
     ERG_RETURN_IF_ERROR(read_policy(o, &a->goal, diag));
     a->weight_bytes = matmul_weight_bytes(s->model);
     pthread_mutex_lock(&s->model->lock);
@@ -464,7 +671,7 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
     ERG_RETURN_IF_ERROR(
         erg_rt_calibration(s->model, s->reference_math, NULL, a->costs, outcome, n, diag));
     bool used[ERG_PART_MAX_DEVICES] = {false};
-    erg_status st = plan(s, kv_dtype, used, diag);
+    erg_status st = plan(s, used, diag);
     if (st == ERG_UNSUPPORTED && any_cached(outcome, n)) {
         /* Costs cached by an erg whose graphs had other ops (same version,
          * other build): stale, so measured again. */
@@ -478,7 +685,7 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
         erg_calib_request req = {.recalibrate = all};
         ERG_RETURN_IF_ERROR(
             erg_rt_calibration(s->model, s->reference_math, &req, a->costs, outcome, n, diag));
-        st = plan(s, kv_dtype, used, diag);
+        st = plan(s, used, diag);
     }
     ERG_RETURN_IF_ERROR(st);
     /* The targets: the devices the placement uses, their costs in order. */
@@ -535,6 +742,31 @@ static uint64_t structure_of(const erg_graph *g, uint32_t nt) {
     return h | 1;
 }
 
+/* The partition in words: per device, its nodes per op ("npu-sim:2:
+ * MATMUL x16; cpu: ADD x8 ..."). */
+static void describe(const erg_session *s, const erg_graph *g, const uint8_t *assign, char *out,
+                     size_t cap) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t t = 0; t < s->n_targets && len < cap; t++) {
+        uint32_t count[ERG_OP_COUNT] = {0}, total = 0;
+        for (size_t i = 0; i < g->n_nodes; i++)
+            if (!erg_op_is_view(g->nodes[i].op) && assign[i] == t) {
+                count[g->nodes[i].op]++;
+                total++;
+            }
+        if (!total)
+            continue;
+        int w = snprintf(out + len, cap - len, "%s%s:", len ? "; " : "",
+                         s->targets[t].device->info.name);
+        for (int op = 0; op < ERG_OP_COUNT && w > 0 && len + (size_t)w < cap; op++)
+            if (count[op])
+                w += snprintf(out + len + w, cap - len - w, " %s x%u", erg_op_name((erg_op)op),
+                              count[op]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
 erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t nt,
                                    const uint8_t **assign, erg_diag *diag) {
     erg_session_auto *a = s->sched;
@@ -556,12 +788,14 @@ erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t 
             a->placed_with_s = a->extra_handover_s;
             ERG_RETURN_IF_ERROR(erg_auto_place(g, phase, devs, n, a->weight_bytes, &a->goal, al,
                                                ph->assign, &ph->result, diag));
+            char parts[512];
+            describe(s, g, ph->assign, parts, sizeof parts);
             ERG_LOGI(&s->model->rt->log,
-                     "auto: %s graph of %zu nodes placed in %.2f ms (%s, %zu labels); predicted "
-                     "%.3f ms, %.3f mJ",
-                     erg_profile_phase_name(phase), g->n_nodes, (erg_time_s() - t0) * 1e3,
+                     "auto: %s graph of %zu nodes (%u tokens) placed in %.2f ms (%s, %zu labels); "
+                     "predicted %.3f ms, %.3f mJ; %s",
+                     erg_profile_phase_name(phase), g->n_nodes, nt, (erg_time_s() - t0) * 1e3,
                      ph->result.exact ? "exact" : "label budget reached", ph->result.n_labels,
-                     ph->result.seconds * 1e3, ph->result.joules * 1e3);
+                     ph->result.seconds * 1e3, ph->result.joules * 1e3, parts);
         }
         ph->structure = structure;
     }
@@ -613,6 +847,11 @@ void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
     erg_session_auto *a = s->sched;
     if (n_subgraphs < 2 || forced_interleave())
         return;
+    /* A simulated device's host wall time is the simulator's: the wall
+     * says nothing of its handovers. */
+    for (size_t i = 0; i < s->n_targets; i++)
+        if (s->targets[i].device->info.simulated)
+            return;
     /* What the prediction missed, per handover, averaged with what was
      * learned before. */
     double seen = fmax(0, wall_s - predicted_s) / (double)(n_subgraphs - 1);

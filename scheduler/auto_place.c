@@ -46,9 +46,11 @@ static void fill_node(const erg_graph *g, const erg_node *n, size_t i, erg_profi
                       problem_mem *m) {
     for (size_t d = 0; d < nd; d++) {
         const erg_auto_device *ad = &devs[d];
-        double s = ad->usable && erg_cost_knows_op(ad->costs, n->op)
-                       ? erg_cost_node_seconds(ad->costs, g, n, phase) + ad->costs->node_overhead_s
-                       : INFINITY;
+        erg_diag why;
+        bool runs = ad->usable && erg_cost_knows_op(ad->costs, n->op) &&
+                    (!ad->open || ad->backend->supports_node(ad->open, g, n, &why));
+        double s = runs ? erg_cost_node_seconds(ad->costs, g, n, phase) + ad->costs->node_overhead_s
+                        : INFINITY;
         /* A device that runs a matmul holds the model's weights. */
         if (is_matmul(n->op) && ad->memory_bytes && weight_bytes > ad->memory_bytes)
             s = INFINITY;

@@ -7,6 +7,7 @@
 #ifndef ERG_SCHEDULER_AUTO_PLACE_H
 #define ERG_SCHEDULER_AUTO_PLACE_H
 
+#include "backends/backend.h"
 #include "scheduler/cost_model.h"
 #include "scheduler/partition.h"
 
@@ -15,6 +16,10 @@ typedef struct erg_auto_device {
     bool usable;              /* false: never placed on (failed, or left out) */
     uint64_t memory_bytes;    /* 0: no limit known */
     double extra_handover_s;  /* learned from real runs, added to its handover */
+    /* Where set, asked about each node: a device whose op set is partial
+     * (an NPU) runs only some shapes of an op it was calibrated on. */
+    const erg_backend *backend;
+    const erg_backend_device *open;
 } erg_auto_device;
 
 /* Places g's nodes on devices[0 .. n) for the goal: assign[i] indexes

@@ -41,28 +41,29 @@ static erg_cost_row *find(const erg_device_costs *c, uint64_t key, erg_profile_p
     return bsearch(&want, c->rows, c->n_rows, sizeof *c->rows, by_key_phase);
 }
 
+erg_status erg_cost_record_node(erg_device_costs *c, const erg_allocator *a, const erg_graph *g,
+                                const erg_node *n, double seconds, erg_profile_phase phase,
+                                erg_diag *diag) {
+    uint64_t key = erg_cost_node_key(g, n);
+    for (size_t k = 0; k < c->n_rows; k++)
+        if (c->rows[k].key == key && c->rows[k].phase == phase) {
+            c->rows[k].seconds = fmin(c->rows[k].seconds, seconds);
+            return ERG_OK;
+        }
+    if (!erg_grow_array(a, (void **)&c->rows, sizeof *c->rows, &c->cap_rows, c->n_rows + 1))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "cost table of %s", c->device);
+    erg_cost_row *r = &c->rows[c->n_rows++];
+    *r = (erg_cost_row){.key = key, .phase = (uint8_t)phase, .op = n->op, .seconds = seconds};
+    erg_profile_node_cost(g, n, &r->bytes, &r->flops);
+    return ERG_OK;
+}
+
 erg_status erg_cost_record(erg_device_costs *c, const erg_allocator *a, const erg_graph *g,
                            const double *seconds, erg_profile_phase phase, erg_diag *diag) {
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        const erg_node *n = &g->nodes[i];
-        if (erg_op_is_view(n->op))
-            continue;
-        uint64_t key = erg_cost_node_key(g, n);
-        erg_cost_row *r = NULL;
-        for (size_t k = 0; k < c->n_rows && !r; k++)
-            if (c->rows[k].key == key && c->rows[k].phase == phase)
-                r = &c->rows[k];
-        if (r) {
-            r->seconds = fmin(r->seconds, seconds[i]);
-            continue;
-        }
-        if (!erg_grow_array(a, (void **)&c->rows, sizeof *c->rows, &c->cap_rows, c->n_rows + 1))
-            return erg_fail(diag, ERG_OUT_OF_MEMORY, "cost table of %s", c->device);
-        r = &c->rows[c->n_rows++];
-        *r = (erg_cost_row){.key = key, .phase = (uint8_t)phase, .op = n->op,
-                            .seconds = seconds[i]};
-        erg_profile_node_cost(g, n, &r->bytes, &r->flops);
-    }
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (!erg_op_is_view(g->nodes[i].op))
+            ERG_RETURN_IF_ERROR(
+                erg_cost_record_node(c, a, g, &g->nodes[i], seconds[i], phase, diag));
     return ERG_OK;
 }
 
@@ -71,18 +72,45 @@ void erg_cost_finish(erg_device_costs *c) {
         qsort(c->rows, c->n_rows, sizeof *c->rows, by_key_phase);
 }
 
-/* The measured rate of an op in a phase (all ops when op < 0): seconds per
- * FLOP in prefill, per byte in decode. */
-static double rate(const erg_device_costs *c, int op, erg_profile_phase phase) {
-    double s = 0, work = 0;
+/* Seconds per byte and per FLOP of an op in a phase (all ops when op < 0),
+ * fit to its measured shapes: seconds ~ per_byte x bytes + per_flop x
+ * FLOPs, least squares on relative error. Both terms matter where a
+ * device pays its weights once per call, however many rows (an NPU that
+ * streams them), and its compute and copies per row. Where the rows do not
+ * tell the two apart (one kind of shape), or a term comes out negative,
+ * one term alone: FLOPs in prefill (compute-bound), bytes in decode. */
+static bool rate(const erg_device_costs *c, int op, erg_profile_phase phase, double *per_byte,
+                 double *per_flop) {
+    double bb = 0, bf = 0, ff = 0, bs = 0, fs = 0, s = 0, work = 0;
+    bool prefill = phase == ERG_PROFILE_PREFILL;
     for (size_t k = 0; k < c->n_rows; k++) {
         const erg_cost_row *r = &c->rows[k];
-        if (r->phase != phase || (op >= 0 && (int)r->op != op))
+        if (r->phase != phase || (op >= 0 && (int)r->op != op) || !(r->seconds > 0))
             continue;
+        double w = 1.0 / (r->seconds * r->seconds);
+        bb += w * r->bytes * r->bytes;
+        bf += w * r->bytes * r->flops;
+        ff += w * r->flops * r->flops;
+        bs += w * r->bytes * r->seconds;
+        fs += w * r->flops * r->seconds;
         s += r->seconds;
-        work += phase == ERG_PROFILE_PREFILL && r->flops > 0 ? r->flops : r->bytes;
+        work += prefill && r->flops > 0 ? r->flops : r->bytes;
     }
-    return work > 0 ? s / work : NAN;
+    /* Shapes whose bytes and FLOPs are nearly proportional do not tell the
+     * terms apart: the fit needs them at least 1 - 1e-3 from collinear. */
+    double det = bb * ff - bf * bf;
+    if (det > 1e-3 * bb * ff) {
+        *per_byte = (bs * ff - fs * bf) / det;
+        *per_flop = (fs * bb - bs * bf) / det;
+        if (*per_byte >= 0 && *per_flop >= 0)
+            return true;
+    }
+    if (!(work > 0))
+        return false;
+    bool by_flops = prefill && ff > 0;
+    *per_byte = by_flops ? 0 : s / work;
+    *per_flop = by_flops ? s / work : 0;
+    return true;
 }
 
 bool erg_cost_knows_op(const erg_device_costs *c, erg_op op) {
@@ -97,11 +125,10 @@ double erg_cost_node_seconds(const erg_device_costs *c, const erg_graph *g, cons
     const erg_cost_row *r = find(c, erg_cost_node_key(g, n), phase);
     if (r)
         return r->seconds;
-    double bytes, flops;
+    double bytes, flops, per_byte, per_flop;
     erg_profile_node_cost(g, n, &bytes, &flops);
-    double work = phase == ERG_PROFILE_PREFILL && flops > 0 ? flops : bytes;
-    double per = rate(c, (int)n->op, phase);
-    if (isnan(per))
-        per = rate(c, -1, phase);
-    return isnan(per) ? INFINITY : per * work;
+    if (!rate(c, (int)n->op, phase, &per_byte, &per_flop) &&
+        !rate(c, -1, phase, &per_byte, &per_flop))
+        return INFINITY;
+    return per_byte * bytes + per_flop * flops;
 }

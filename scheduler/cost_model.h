@@ -55,6 +55,10 @@ uint64_t erg_cost_node_key(const erg_graph *g, const erg_node *n);
  * the least time per shape. */
 erg_status erg_cost_record(erg_device_costs *c, const erg_allocator *a, const erg_graph *g,
                            const double *seconds, erg_profile_phase phase, erg_diag *diag);
+/* The same for node n of g alone. */
+erg_status erg_cost_record_node(erg_device_costs *c, const erg_allocator *a, const erg_graph *g,
+                                const erg_node *n, double seconds, erg_profile_phase phase,
+                                erg_diag *diag);
 
 /* Sorts the rows for lookups. */
 void erg_cost_finish(erg_device_costs *c);

@@ -18,7 +18,11 @@ typedef struct erg_exec_target {
 } erg_exec_target;
 
 /* targets[assign[i]] runs node i. Stats add up over the subgraphs;
- * *n_subgraphs counts them. On an error, *failed is the target whose
+ * *n_subgraphs counts them. Where some subgraphs ran on a simulated device
+ * (simulated_seconds), device_seconds is instead the measured time of the
+ * rest: the run's wall time less the host time spent simulating, so that
+ * device_seconds + simulated_seconds is the run's time had the simulated
+ * device been real. On an error, *failed is the target whose
  * compile or execute failed. */
 erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign, const erg_exec_target *targets,
                          erg_exec_stats *stats, uint32_t *n_subgraphs, uint8_t *failed,

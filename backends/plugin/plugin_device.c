@@ -206,4 +206,5 @@ void erg_plugin_slot_fill(erg_plugin_slot *s) {
     s->backend.exec_free = erg_plugin_exec_free;
     s->backend.compile = erg_plugin_compile;
     s->backend.execute = erg_plugin_execute;
+    s->backend.node_times = erg_plugin_node_times;
 }

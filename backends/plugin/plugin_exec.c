@@ -4,7 +4,9 @@
  * on (in memory, and on disk for plugins that serialise them), and executes
  * it: the graph's inputs are copied from host memory into the plugin's
  * buffers, its results copied back. The copies are real; their bytes are
- * counted.
+ * counted, and their device time (the plugin's counters) is charged to the
+ * node that reads or writes them, so that node_times, with the plugin's
+ * op_times (ABI 1.1), says what each node cost the device.
  */
 #include "backends/plugin/plugin_blob.h"
 
@@ -30,6 +32,13 @@ struct erg_backend_exec {
     size_t *buffer_bytes;
     size_t n_buffers;
     erg_plugin_fence *fence;     /* NULL where the plugin has no fences */
+    /* Per op of the current graph: its node's index in the compiled graph,
+     * and the device time of the copies charged to it in the last execute;
+     * per plugin tensor, the first op that reads it (its copy's op). */
+    size_t *op_node;
+    double *op_copy_s;
+    size_t *first_reader;
+    size_t cap_op_node, cap_op_copy, cap_reader;
 };
 
 erg_status erg_plugin_exec_create(erg_backend_device *dev, const erg_exec_options *opts,
@@ -66,14 +75,41 @@ void erg_plugin_exec_free(erg_backend_exec *e) {
     erg_free(e->dev->alloc, e->buffers);
     erg_free(e->dev->alloc, e->bindings);
     erg_free(e->dev->alloc, e->buffer_bytes);
+    erg_free(e->dev->alloc, e->op_node);
+    erg_free(e->dev->alloc, e->op_copy_s);
+    erg_free(e->dev->alloc, e->first_reader);
     erg_pgraph_free(&e->pg);
     erg_free(e->dev->alloc, e);
+}
+
+/* Which node of g each plugin op came from (erg_pgraph_build's order), and
+ * which op first reads each plugin tensor. */
+static erg_status map_ops(erg_backend_exec *e, const erg_graph *g, erg_diag *diag) {
+    const erg_allocator *a = e->dev->alloc;
+    size_t n = e->pg.n_ops + 1, nt = e->pg.n_tensors + 1;
+    if (!erg_grow_array(a, (void **)&e->op_node, sizeof *e->op_node, &e->cap_op_node, n) ||
+        !erg_grow_array(a, (void **)&e->op_copy_s, sizeof *e->op_copy_s, &e->cap_op_copy, n) ||
+        !erg_grow_array(a, (void **)&e->first_reader, sizeof *e->first_reader, &e->cap_reader,
+                        nt))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "plugin op map");
+    size_t k = 0;
+    for (size_t i = 0; i < g->n_nodes && k < e->pg.n_ops; i++)
+        if (!erg_op_is_view(g->nodes[i].op))
+            e->op_node[k++] = i;
+    memset(e->op_copy_s, 0, n * sizeof *e->op_copy_s);
+    for (size_t t = 0; t < nt; t++)
+        e->first_reader[t] = SIZE_MAX;
+    for (size_t o = e->pg.n_ops; o-- > 0;)
+        for (uint32_t j = 0; j < e->pg.ops[o].n_src; j++)
+            e->first_reader[e->pg.ops[o].src[j]] = o;
+    return ERG_OK;
 }
 
 erg_status erg_plugin_compile(erg_backend_exec *e, const erg_graph *g, erg_diag *diag) {
     erg_backend_device *d = e->dev;
     e->current = NULL;
     ERG_RETURN_IF_ERROR(erg_pgraph_build(&e->pg, g, diag));
+    ERG_RETURN_IF_ERROR(map_ops(e, g, diag));
     for (size_t i = 0; i < e->n_cached; i++)
         if (e->cache[i].hash == e->pg.hash) {
             e->current = e->cache[i].compiled;
@@ -147,6 +183,21 @@ static erg_status buffer_for(erg_backend_exec *e, size_t i, size_t bytes, erg_di
     return ERG_OK;
 }
 
+static void read_counters(erg_backend_device *d, erg_plugin_counters *c) {
+    memset(c, 0, sizeof *c);
+    c->struct_size = sizeof *c;
+    char err[ERG_PLUGIN_ERR_MAX] = "";
+    if (d->api->counters && d->api->counters(d->pdev, c, err) != ERG_PLUGIN_OK)
+        memset(c, 0, sizeof *c);
+}
+
+/* The device's busy seconds so far (0 without counters). */
+static double busy_now(erg_backend_device *d) {
+    erg_plugin_counters c;
+    read_counters(d, &c);
+    return c.busy_seconds;
+}
+
 static erg_status copy_in(erg_backend_exec *e, const erg_graph *g, uint64_t *bytes,
                           erg_diag *diag) {
     erg_backend_device *d = e->dev;
@@ -160,9 +211,13 @@ static erg_status copy_in(erg_backend_exec *e, const erg_graph *g, uint64_t *byt
             continue;
         char err[ERG_PLUGIN_ERR_MAX] = "";
         const void *src = erg_tensor_host_data(g, e->pg.ids[i]);
+        double t0 = busy_now(d);
         if (d->api->copy_to_device(e->buffers[i], 0, src, t->nbytes, err) != ERG_PLUGIN_OK)
             return erg_fail(diag, ERG_DEVICE, "plugin %s: copy of %s to the device: %s",
                             d->slot->name, g->tensors[e->pg.ids[i]].name, erg_plugin_err(err));
+        /* An input's copy is the cost of the first op that reads it. */
+        size_t o = e->first_reader[i];
+        e->op_copy_s[o == SIZE_MAX ? 0 : o] += busy_now(d) - t0;
         *bytes += t->nbytes;
     }
     return ERG_OK;
@@ -177,21 +232,15 @@ static erg_status copy_out(erg_backend_exec *e, const erg_graph *g, uint64_t *by
         uint32_t i = e->pg.ops[k].dst;
         char err[ERG_PLUGIN_ERR_MAX] = "";
         void *dst = erg_tensor_host_data(g, e->pg.ids[i]);
+        double t0 = busy_now(d);
         if (d->api->copy_from_device(e->buffers[i], 0, dst, e->pg.tensors[i].nbytes, err) !=
             ERG_PLUGIN_OK)
             return erg_fail(diag, ERG_DEVICE, "plugin %s: copy of %s from the device: %s",
                             d->slot->name, g->tensors[e->pg.ids[i]].name, erg_plugin_err(err));
+        e->op_copy_s[k] += busy_now(d) - t0;
         *bytes += e->pg.tensors[i].nbytes;
     }
     return ERG_OK;
-}
-
-static void read_counters(erg_backend_device *d, erg_plugin_counters *c) {
-    memset(c, 0, sizeof *c);
-    c->struct_size = sizeof *c;
-    char err[ERG_PLUGIN_ERR_MAX] = "";
-    if (d->api->counters && d->api->counters(d->pdev, c, err) != ERG_PLUGIN_OK)
-        memset(c, 0, sizeof *c);
 }
 
 erg_status erg_plugin_execute(erg_backend_exec *e, const erg_graph *g, erg_exec_stats *stats,
@@ -205,6 +254,7 @@ erg_status erg_plugin_execute(erg_backend_exec *e, const erg_graph *g, erg_exec_
         return ERG_OK;
     erg_plugin_counters before, after;
     read_counters(d, &before);
+    memset(e->op_copy_s, 0, e->pg.n_ops * sizeof *e->op_copy_s);
     ERG_RETURN_IF_ERROR(copy_in(e, g, &stats->bytes_copied, diag));
     char err[ERG_PLUGIN_ERR_MAX] = "";
     erg_plugin_result r = d->api->execute(e->current, e->bindings, (uint32_t)e->pg.n_tensors, NULL,
@@ -226,4 +276,30 @@ erg_status erg_plugin_execute(erg_backend_exec *e, const erg_graph *g, erg_exec_
     }
     stats->n_dispatches = (uint32_t)e->pg.n_ops;
     return ERG_OK;
+}
+
+erg_status erg_plugin_node_times(const erg_backend_exec *e, double *seconds, size_t n_nodes,
+                                 erg_diag *diag) {
+    erg_backend_device *d = e->dev;
+    if (!d->api->op_times)
+        return erg_fail(diag, ERG_UNSUPPORTED,
+                        "plugin %s has no per-op times (op_times, plugin ABI 1.1)", d->slot->name);
+    if (!e->current)
+        return erg_fail(diag, ERG_INVALID_ARGUMENT, "plugin %s: node times before an execute",
+                        d->slot->name);
+    for (size_t i = 0; i < n_nodes; i++)
+        seconds[i] = 0;
+    double *op = erg_calloc(d->alloc, e->pg.n_ops + 1, sizeof *op);
+    if (!op)
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "plugin op times");
+    char err[ERG_PLUGIN_ERR_MAX] = "";
+    erg_status st = ERG_OK;
+    if (d->api->op_times(e->current, op, (uint32_t)e->pg.n_ops, err) != ERG_PLUGIN_OK)
+        st = erg_fail(diag, ERG_DEVICE, "plugin %s: op_times: %s", d->slot->name,
+                      erg_plugin_err(err));
+    for (size_t k = 0; st == ERG_OK && k < e->pg.n_ops; k++)
+        if (e->op_node[k] < n_nodes)
+            seconds[e->op_node[k]] = op[k] + e->op_copy_s[k];
+    erg_free(d->alloc, op);
+    return st;
 }

@@ -49,6 +49,11 @@ void erg_plugin_exec_free(erg_backend_exec *exec);
 erg_status erg_plugin_compile(erg_backend_exec *exec, const erg_graph *g, erg_diag *diag);
 erg_status erg_plugin_execute(erg_backend_exec *exec, const erg_graph *g, erg_exec_stats *stats,
                               erg_diag *diag);
+/* Each node's device time in the last execute: the plugin's op_times plus
+ * the device time of the copies charged to the node; ERG_UNSUPPORTED for a
+ * plugin without op_times. */
+erg_status erg_plugin_node_times(const erg_backend_exec *exec, double *seconds, size_t n_nodes,
+                                 erg_diag *diag);
 
 /* Plugin error text with a fallback when the plugin wrote none. */
 static inline const char *erg_plugin_err(const char *err) {

@@ -14,9 +14,10 @@
 
 #define PREFIX "liberg-plugin-"
 
-/* The size of the function table in ABI 1.0. When a minor version appends
- * fields this stays the size 1.0 had: a 1.0 plugin is still complete. */
-#define API_SIZE_1_0 sizeof(erg_plugin_api)
+/* The size of the function table in ABI 1.0: the table ended at op_times,
+ * which 1.1 appended. A 1.0 plugin is still complete; what it lacks reads
+ * as NULL (not supported). */
+#define API_SIZE_1_0 offsetof(erg_plugin_api, op_times)
 
 bool erg_plugin_name_from_path(const char *path, char *name, size_t size) {
     const char *base = strrchr(path, '/');

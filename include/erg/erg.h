@@ -486,7 +486,9 @@ typedef struct erg_session_stats {
     uint64_t weight_copy_bytes;  /* the device's own copy of the weights (packed, uploaded) */
     double weight_prepare_seconds; /* the one-time cost of making that copy */
     double device_seconds;       /* kernel time of the last eval by the device's timers;
-                                    0 where the device has none (the CPU) */
+                                    0 where the device has none (the CPU); when
+                                    partly_simulated, the measured time of the eval's
+                                    real parts (host wall less time spent simulating) */
     /* Placement report of the last eval: nodes the session's device could
      * not run went to the CPU (fallback), in n_subgraphs runs of nodes on
      * one device, with bytes_copied between the devices' memories. */

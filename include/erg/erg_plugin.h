@@ -38,7 +38,7 @@ extern "C" {
 #define ERG_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define ERG_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
 #define ERG_PLUGIN_ABI_MAJOR 1
-#define ERG_PLUGIN_ABI_MINOR 0
+#define ERG_PLUGIN_ABI_MINOR 1 /* 1.1: op_times */
 #define ERG_PLUGIN_ABI_VERSION ERG_PLUGIN_ABI(ERG_PLUGIN_ABI_MAJOR, ERG_PLUGIN_ABI_MINOR)
 
 #define ERG_PLUGIN_ENTRY_NAME "erg_plugin_entry"
@@ -295,6 +295,16 @@ typedef struct erg_plugin_api {
 
     /* Optional: busy time and energy (they feed erg's energy sources). */
     erg_plugin_result (*counters)(erg_plugin_device *dev, erg_plugin_counters *out, char *err);
+
+    /* ---- ABI 1.1 (a 1.0 plugin's table ends before this) ---- */
+
+    /* Optional: the device time of each op of c in its last execute:
+     * seconds[i] for op i, n_ops = the compiled graph's op count, transfers
+     * excluded (erg times those through counters). A device that reports
+     * ERG_PLUGIN_SIMULATED gives its model's times. With it, erg's
+     * scheduler calibrates the device node by node and can place work on it. */
+    erg_plugin_result (*op_times)(const erg_plugin_compiled *c, double *seconds, uint32_t n_ops,
+                                  char *err);
 } erg_plugin_api;
 
 /* The entry point's type. */

@@ -48,6 +48,9 @@ struct erg_plugin_device {
     double weight_bytes;
     double busy_s, active_j;
     double opened_at;
+    /* Host time spent inside execute and copies: the simulator computing,
+     * which stands for busy_s of device time, so it is no idle time. */
+    double in_calls_s;
 };
 
 struct erg_plugin_buffer {
@@ -121,6 +124,8 @@ double sim_elementwise_seconds(const sim_profile *p, int64_t elements, uint32_t 
 double sim_transfer_seconds(const sim_profile *p, size_t bytes);
 /* Adds modelled busy time (and its active energy) to the device. */
 void sim_account(erg_plugin_device *dev, double seconds);
+/* Adds the host time since t0 (sim_host's clock) to the device's in-call time. */
+void sim_in_call(erg_plugin_device *dev, double t0);
 
 /* Memory and fences. */
 erg_plugin_result sim_buffer_alloc(erg_plugin_device *dev, size_t size, uint32_t kind,
@@ -141,5 +146,8 @@ void sim_matmul(const sim_weights *w, const float *x, float *y, int64_t m);
 erg_plugin_result sim_execute(erg_plugin_compiled *c, erg_plugin_buffer *const *bindings,
                               uint32_t n_bindings, erg_plugin_fence *wait,
                               erg_plugin_fence *signal, char *err);
+/* Each op's modelled seconds (ABI 1.1 op_times). */
+erg_plugin_result sim_op_times(const erg_plugin_compiled *c, double *seconds, uint32_t n_ops,
+                               char *err);
 
 #endif

@@ -83,6 +83,7 @@ erg_plugin_result sim_execute(erg_plugin_compiled *c, erg_plugin_buffer *const *
         return r;
     if (signal)
         signal->signaled = false;
+    double t0 = sim_host->now_seconds(sim_host->user);
     for (uint32_t i = 0; i < c->n_ops; i++) {
         const sim_op *op = &c->ops[i];
         float *y = (float *)bindings[op->dst]->bytes;
@@ -97,7 +98,22 @@ erg_plugin_result sim_execute(erg_plugin_compiled *c, erg_plugin_buffer *const *
             elementwise(op, a, b, y, yt->ne[0] * yt->ne[1] * yt->ne[2] * yt->ne[3]);
     }
     sim_account(c->dev, c->seconds);
+    sim_in_call(c->dev, t0);
     if (signal)
         signal->signaled = true;
+    return ERG_PLUGIN_OK;
+}
+
+erg_plugin_result sim_op_times(const erg_plugin_compiled *c, double *seconds, uint32_t n_ops,
+                               char *err) {
+    if (!c || !seconds || n_ops != c->n_ops) {
+        sim_err(err, "op_times: bad arguments (%u ops asked, %u compiled)", n_ops,
+                c ? c->n_ops : 0);
+        return ERG_PLUGIN_E_INVALID;
+    }
+    /* The model's time does not vary between executes: the last one's is
+     * the compiled one's. */
+    for (uint32_t i = 0; i < n_ops; i++)
+        seconds[i] = c->ops[i].seconds;
     return ERG_PLUGIN_OK;
 }

@@ -87,8 +87,8 @@ static erg_plugin_result counters(erg_plugin_device *d, erg_plugin_counters *out
         sim_err(err, "counters: bad arguments");
         return ERG_PLUGIN_E_INVALID;
     }
-    double open_s = sim_host->now_seconds(sim_host->user) - d->opened_at;
-    double idle_s = open_s > d->busy_s ? open_s - d->busy_s : 0;
+    double open_s = sim_host->now_seconds(sim_host->user) - d->opened_at - d->in_calls_s;
+    double idle_s = open_s > 0 ? open_s : 0;
     out->busy_seconds = d->busy_s;
     out->energy_joules = d->active_j + idle_s * d->prof.idle_w;
     out->simulated = 1;
@@ -121,6 +121,7 @@ static const erg_plugin_api api = {
     .fence_wait = sim_fence_wait,
     .fence_destroy = sim_fence_destroy,
     .counters = counters,
+    .op_times = sim_op_times,
 };
 
 ERG_PLUGIN_EXPORT const erg_plugin_api *erg_plugin_entry(uint32_t host_abi,

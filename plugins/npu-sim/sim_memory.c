@@ -65,9 +65,11 @@ erg_plugin_result sim_copy_to_device(erg_plugin_buffer *dst, size_t offset, cons
     erg_plugin_result r = range_ok(dst, offset, size, src, err);
     if (r != ERG_PLUGIN_OK)
         return r;
+    double t0 = sim_host->now_seconds(sim_host->user);
     memcpy(dst->bytes + offset, src, size);
     if (!dst->imported)
         sim_account(dst->dev, sim_transfer_seconds(&dst->dev->prof, size));
+    sim_in_call(dst->dev, t0);
     return ERG_PLUGIN_OK;
 }
 
@@ -76,9 +78,11 @@ erg_plugin_result sim_copy_from_device(erg_plugin_buffer *src, size_t offset, vo
     erg_plugin_result r = range_ok(src, offset, size, dst, err);
     if (r != ERG_PLUGIN_OK)
         return r;
+    double t0 = sim_host->now_seconds(sim_host->user);
     memcpy(dst, src->bytes + offset, size);
     if (!src->imported)
         sim_account(src->dev, sim_transfer_seconds(&src->dev->prof, size));
+    sim_in_call(src->dev, t0);
     return ERG_PLUGIN_OK;
 }
 

@@ -4,7 +4,8 @@
  * prefill chunk) and memory (weights from SRAM when all the device's weights
  * fit there, else from DRAM; int8 activations through SRAM). Energy =
  * active power x busy time + idle power x the rest of the time the device
- * is open. Nothing here is measured.
+ * is open, less the host time spent simulating its calls (that time stands
+ * for the modelled busy time). Nothing here is measured.
  */
 #include "sim.h"
 
@@ -30,4 +31,8 @@ double sim_transfer_seconds(const sim_profile *p, size_t bytes) {
 void sim_account(erg_plugin_device *dev, double seconds) {
     dev->busy_s += seconds;
     dev->active_j += seconds * dev->prof.active_w;
+}
+
+void sim_in_call(erg_plugin_device *dev, double t0) {
+    dev->in_calls_s += sim_host->now_seconds(sim_host->user) - t0;
 }

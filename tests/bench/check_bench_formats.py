@@ -104,6 +104,16 @@ def check_values(rec, where):
               f"{where}: tokens_per_s_per_gbs")
     else:
         check(rec["bandwidth_gbs"] is None, f"{where}: bandwidth on a prefill test")
+    arith = [rec[k] for k in ("prefill_gops", "arith_peak_gops", "arith_fraction", "arith_isa")]
+    if not tg and rec["backend"] == "cpu":
+        gops, peak, frac, isa = arith
+        check(gops > 0 and peak > 0 and isa, f"{where}: prefill against the peak: {arith}")
+        check(close(frac, gops / peak), f"{where}: arith_fraction {frac} != {gops} / {peak}")
+    else:
+        check(arith == [None] * 4, f"{where}: arithmetic figures on a decode or GPU test")
+    if rec["device"] != "auto":
+        check(rec["edp_vs_best_single"] is None and rec["best_single_device"] is None,
+              f"{where}: a single device compared with the best single device")
 
 
 def check_records(records, label, n_expected):
@@ -223,16 +233,21 @@ check([(r["test"], r["n_depth"]) for r in records] ==
       [("pp8", 0), ("tg2", 0), ("pp8@d8", 8), ("tg2@d8", 8)],
       f"depth tests {[(r['test'], r['n_depth']) for r in records]}")
 
-# auto: the scheduler's placement, backend mixed, where the nodes ran.
+# auto: the scheduler's placement, backend mixed, where the nodes ran, and
+# its EDP against the best single device's (here the only one, the CPU).
 out, _ = erg("bench", "-m", model, "-p", "8", "-n", "2", "-r", "1", "-t", "1",
-             "--devices", "auto", "--policy", "latency", "-o", "json")
+             "--devices", "cpu,auto", "--policy", "latency", "-o", "json")
 records = json.loads(out)
-check_records(records, "auto", 2)
-for rec in records:
+check_records(records, "auto", 4)
+cpu_edp = {rec["test"]: rec["edp_per_token"] for rec in records[:2]}
+for rec in records[2:]:
     check(rec["device"] == "auto" and rec["backend"] == "mixed",
           f"auto row: {rec['device']} {rec['backend']}")
     check(re.fullmatch(r"[\w:.-]+=\d+(,[\w:.-]+=\d+)*", rec["placement"] or ""),
           f"auto placement {rec['placement']!r}")
+    check(rec["best_single_device"] == "cpu" and
+          close(rec["edp_vs_best_single"], rec["edp_per_token"] / cpu_edp[rec["test"]]),
+          f"auto against the cpu: {rec['edp_vs_best_single']} ({rec['best_single_device']})")
 
 _, err = erg(*bench, "-o", "xml", code=2)
 check("-o takes table, md, csv, json or jsonl" in err, f"-o xml: {err!r}")

@@ -10,7 +10,7 @@
 
 int main(void) {
 #if defined(__LP64__)
-    CHECK_EQ_INT(ERG_PLUGIN_ABI_VERSION, 0x10000);
+    CHECK_EQ_INT(ERG_PLUGIN_ABI_VERSION, 0x10001);
     CHECK_EQ_INT(sizeof(erg_plugin_host), 80);
     CHECK_EQ_INT(offsetof(erg_plugin_host, dequantize_row), 72);
     CHECK_EQ_INT(sizeof(erg_plugin_device_info), 296);
@@ -26,7 +26,9 @@ int main(void) {
     CHECK_EQ_INT(sizeof(erg_plugin_counters), 32);
     CHECK_EQ_INT(offsetof(erg_plugin_api, probe), 32);
     CHECK_EQ_INT(offsetof(erg_plugin_api, execute), 192);
-    CHECK_EQ_INT(sizeof(erg_plugin_api), 232);
+    /* ABI 1.0's table ended at 232 bytes; 1.1 appended op_times. */
+    CHECK_EQ_INT(offsetof(erg_plugin_api, op_times), 232);
+    CHECK_EQ_INT(sizeof(erg_plugin_api), 240);
 #endif
     /* Every struct starts with its size. */
     CHECK_EQ_INT(offsetof(erg_plugin_api, struct_size), 0);

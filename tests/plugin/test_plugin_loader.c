@@ -37,12 +37,12 @@ static void expect_refused(const char *variant, const char *want1, const char *w
 }
 
 static void test_refusals(void) {
-    expect_refused("broken-major", "built for ABI 2.0", "this erg has ABI 1.0");
-    expect_refused("broken-noentry", "exports no symbol erg_plugin_entry", "1.0");
+    expect_refused("broken-major", "built for ABI 2.0", "this erg has ABI 1.1");
+    expect_refused("broken-noentry", "exports no symbol erg_plugin_entry", "1.1");
     expect_refused("broken-nullquery", "required function op_support is NULL", NULL);
     expect_refused("broken-zeroprobe", "score 0", NULL);
     expect_refused("broken-small", "function table is", "needs at least");
-    expect_refused("broken-refuses", "returned NULL", "host ABI 1.0");
+    expect_refused("broken-refuses", "returned NULL", "host ABI 1.1");
     expect_refused("does-not-exist", "cannot load", NULL);
 }
 
