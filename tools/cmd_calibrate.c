@@ -16,7 +16,8 @@ static void usage(void) {
            "  measures the listed devices again (default: every device) on the model's own\n"
            "  prefill and decode graphs and caches the costs (ERG_CACHE_DIR) for --device auto;\n"
            "  devices not listed keep their cached costs. No device is started once the budget\n"
-           "  (default %d ms) is spent. Energies are estimates (busy time x power profile).\n",
+           "  (default %d ms) is spent. Energies are estimates (busy time x power profile),\n"
+           "  or a simulated device's model.\n",
            DEFAULT_BUDGET_MS);
 }
 
@@ -99,30 +100,37 @@ static const char *outcome_name(erg_calib_outcome o) {
 static void print(const calib_opts *o, const erg_device_costs *c, const erg_calib_outcome *out,
                   size_t n, double seconds) {
     if (o->out == CLI_OUT_JSON) {
-        printf("{\"seconds\": %.6f, \"energy_source\": \"estimate\", \"devices\": [", seconds);
+        printf("{\"seconds\": %.6f, \"devices\": [", seconds);
         for (size_t i = 0; i < n; i++)
             printf("%s{\"device\": \"%s\", \"status\": \"%s\", \"shapes\": %zu, "
                    "\"node_overhead_s\": %.9g, \"handover_s\": %.9g, \"busy_watts\": %.6g, "
-                   "\"copy_s_per_byte\": %.9g, \"simulated\": %s}",
+                   "\"energy_source\": \"%s\", \"copy_s_per_byte\": %.9g, "
+                   "\"simulated\": %s}",
                    i ? ", " : "", c[i].device, outcome_name(out[i]), c[i].n_rows,
-                   c[i].node_overhead_s, c[i].handover_s, c[i].busy_watts, c[i].copy_s_per_byte,
+                   c[i].node_overhead_s, c[i].handover_s, c[i].busy_watts,
+                   c[i].simulated ? "simulated" : "estimate", c[i].copy_s_per_byte,
                    c[i].simulated ? "true" : "false");
         printf("]}\n");
         return;
     }
     printf("%-12s %-10s %7s %12s %12s %10s\n", "device", "status", "shapes", "per node us",
            "handover us", "power W*");
-    for (size_t i = 0; i < n; i++)
-        printf("%-12s %-10s %7zu %12.1f %12.1f %10.2f%s\n", c[i].device,
+    bool any_simulated = false;
+    for (size_t i = 0; i < n; i++) {
+        any_simulated |= c[i].simulated;
+        printf("%-12s %-10s %7zu %12.1f %12.1f %9.2f%s%s\n", c[i].device,
                out[i] == ERG_CALIB_CACHED || out[i] == ERG_CALIB_MEASURED ? outcome_name(out[i])
                                                                          : "-",
                c[i].n_rows, c[i].node_overhead_s * 1e6, c[i].handover_s * 1e6, c[i].busy_watts,
+               c[i].simulated ? "s" : " ",
                out[i] == ERG_CALIB_LEFT_OUT || out[i] == ERG_CALIB_OVER_BUDGET
                    ? (out[i] == ERG_CALIB_LEFT_OUT ? "  left out: cannot run every node"
                                                    : "  skipped: budget spent")
                    : "");
-    printf("* power above idle: an estimate from the device's power profile, not measured; "
+    }
+    printf("* power above idle: an estimate from the device's power profile, not measured%s; "
            "%.2f s\n",
+           any_simulated ? " (s: a simulated device's own model, also not measured)" : "",
            seconds);
 }
 
