@@ -33,6 +33,7 @@ typedef struct erg_weight_desc {
     const void *data;  /* host address (the mapped file) */
     size_t row_bytes;  /* bytes between rows */
     bool matmul;       /* used as a matmul's weight matrix */
+    bool lookup;       /* rows looked up (GET_ROWS: the token embedding) */
 } erg_weight_desc;
 
 typedef struct erg_exec_options {

@@ -151,7 +151,7 @@ double erg_membw_pass(erg_membw *m);
 size_t erg_membw_resident_bytes(const erg_membw *m);
 void erg_membw_close(erg_membw *m);
 
-/* The host CPU's arithmetic peak with n_threads threads, best of three
+/* The host CPU's arithmetic peak with n_threads threads, best of five
  * passes of about 10 ms each: fp32 multiply-adds (2 flops each) with the
  * widest FMA it has, and int8 multiply-adds (2 ops each) with its best dot
  * product (AVX-512 VNNI, AVX-VNNI, AVX2 maddubs, NEON sdot or smull).

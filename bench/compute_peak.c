@@ -22,14 +22,15 @@
  * pipes that issue them, so the loop is bound by throughput alone. */
 #define CHAINS 12
 #define ITERATIONS (1u << 18)
-#define PASSES 3
+#define PASSES 5
 
 /* One kernel: runs ITERATIONS iterations of CHAINS multiply-adds and
  * returns something of the results, so none of the work can be dropped. */
 typedef float (*peak_kernel)(void);
 
-/* The empty asm makes the compiler treat v as changed each iteration, so
- * products of loop-invariant operands are not hoisted out of the loop. */
+/* The empty asm makes the compiler treat v as changed where it stands, so
+ * a product of loop-invariant operands is computed again for every chain
+ * instead of once. */
 #define KEEP(v, c) __asm__ volatile("" : "+" c(v))
 
 #if defined(__x86_64__)
@@ -52,12 +53,12 @@ __attribute__((target("avx2"))) static float int8_avx2(void) {
     const __m256i ones = _mm256_set1_epi16(1);
     for (int c = 0; c < CHAINS; c++)
         acc[c] = _mm256_setzero_si256();
-    for (unsigned i = 0; i < ITERATIONS; i++) {
-        KEEP(a, "x");
-        for (int c = 0; c < CHAINS; c++)
+    for (unsigned i = 0; i < ITERATIONS; i++)
+        for (int c = 0; c < CHAINS; c++) {
+            KEEP(a, "x"); /* else one product would serve every chain */
             acc[c] = _mm256_add_epi32(
                 acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
-    }
+        }
     for (int c = 1; c < CHAINS; c++)
         acc[0] = _mm256_add_epi32(acc[0], acc[c]);
     return (float)_mm256_cvtsi256_si32(acc[0]);
@@ -121,8 +122,8 @@ static float int8_neon(void) {
     for (int c = 0; c < CHAINS; c++)
         acc[c] = vdupq_n_s32(0);
     for (unsigned i = 0; i < ITERATIONS; i++) {
-        KEEP(a, "w");
         for (int c = 0; c < CHAINS; c++) {
+            KEEP(a, "w"); /* else one product would serve every chain */
             int16x8_t p = vmull_s8(vget_low_s8(a), vget_low_s8(b));
             p = vmlal_high_s8(p, a, b);
             acc[c] = vpadalq_s16(acc[c], p);
@@ -133,7 +134,7 @@ static float int8_neon(void) {
     return (float)vaddvq_s32(acc[0]);
 }
 
-__attribute__((target("+dotprod"))) static float int8_dotprod(void) {
+__attribute__((target("arch=armv8.2-a+dotprod"))) static float int8_dotprod(void) {
     int32x4_t acc[CHAINS];
     int8x16_t a = vdupq_n_s8(3), b = vdupq_n_s8(-2);
     for (int c = 0; c < CHAINS; c++)

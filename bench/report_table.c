@@ -143,17 +143,21 @@ static void print_notes(const erg_bench_results *r, bool markdown) {
                "with %d thread%s right before each run; roofline: the share of "
                "bandwidth / weight bytes per token reached\n",
                bullet, r->mem_bw_threads, r->mem_bw_threads == 1 ? "" : "s");
+    /* Each model's peak is measured anew and may be another form (fp32 for
+     * float weights): one line per model. */
+    const char *peak_model = NULL;
     for (size_t i = 0; i < r->n; i++) {
         const erg_bench_record *c = &r->records[i];
-        if (c->arith_peak_gops > 0) {
+        if (!(c->arith_peak_gops > 0) || (peak_model && strcmp(peak_model, c->model) == 0))
+            continue;
+        if (!peak_model)
             printf("%sroofline of prefill on the CPU: operations per second (matmuls and "
                    "attention, a multiply-add counts 2) over the CPU's arithmetic peak in the "
-                   "kernels' form, measured with %d thread%s before the model's first prefill "
-                   "(%s: %.0f GOP/s)\n",
-                   bullet, c->threads, c->threads == 1 ? "" : "s", c->arith_isa,
-                   c->arith_peak_gops);
-            break;
-        }
+                   "kernels' form, measured with %d thread%s before the model's first prefill\n",
+                   bullet, c->threads, c->threads == 1 ? "" : "s");
+        printf("%speak for %s: %.0f GOP/s (%s)\n", bullet, c->model, c->arith_peak_gops,
+               c->arith_isa);
+        peak_model = c->model;
     }
     for (size_t i = 0; i < r->n; i++) {
         const erg_bench_record *c = &r->records[i];

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-/* Marks the weights used as matmul matrices. */
+/* Marks the weights used as matmul matrices, and the table rows are looked up in. */
 static void mark_matmuls(const erg_model_data *d, erg_weight_desc *w) {
     for (uint32_t l = 0; l < d->hp.n_layer; l++) {
         const erg_layer_weights *lw = &d->layers[l];
@@ -17,6 +17,7 @@ static void mark_matmuls(const erg_model_data *d, erg_weight_desc *w) {
             w[mats[i]].matmul = true;
     }
     w[d->output >= 0 ? d->output : d->tok_embd].matmul = true;
+    w[d->tok_embd].lookup = true;
 }
 
 erg_status erg_rt_model_describe_weights(erg_model *m, erg_diag *diag) {

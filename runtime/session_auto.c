@@ -10,6 +10,7 @@
 #include "hal/timer.h"
 #include "scheduler/auto_place.h"
 #include "scheduler/calib_cache.h"
+#include "scheduler/placement.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -290,7 +291,8 @@ static erg_status calibrate(erg_model *m, bool reference_math, erg_rt_device *d,
         c->node_overhead_s = fused.node_overhead_s;
         c->handover_s = fused.handover_s;
     }
-    if (st != ERG_UNSUPPORTED || strncmp(diag->msg, "strict device:", 14) != 0)
+    if (st != ERG_UNSUPPORTED || strncmp(diag->msg, ERG_PLACEMENT_STRICT_PREFIX,
+                                         strlen(ERG_PLACEMENT_STRICT_PREFIX)) != 0)
         return st;
     ERG_LOGI(&m->rt->log, "auto: %s cannot run every node; calibrating it node by node",
              d->info.name);
@@ -576,15 +578,19 @@ static erg_status decide_fusion(erg_session *s, uint32_t nt, bool *used, erg_dia
         erg_status vs = place_phase(s, nt, a->kv_dtype, &assign[v], &cap[v], &g[v], &r[v], diag);
         placed[v] = vs == ERG_OK;
         /* No device left that runs some unfused node: that variant loses. */
-        if (vs != ERG_OK && !(vs == ERG_UNSUPPORTED && v == 1))
+        if (vs == ERG_UNSUPPORTED && v == 1)
+            diag->msg[0] = '\0';
+        else if (vs != ERG_OK)
             st = vs;
     }
     a->forced_fusion = -1;
     int best = st == ERG_OK && placed[1] && objective(&a->goal, &r[1]) < objective(&a->goal, &r[0]);
+    /* Remembered even when placing failed (fused, then): the size's later
+     * steps do not build and place its graphs again. */
+    size_t k = a->n_fusion < 8 ? a->n_fusion++ : a->next_fusion++ % 8;
+    a->fusion[k].n_tokens = nt;
+    a->fusion[k].unfused = best == 1;
     if (st == ERG_OK) {
-        size_t k = a->n_fusion < 8 ? a->n_fusion++ : a->next_fusion++ % 8;
-        a->fusion[k].n_tokens = nt;
-        a->fusion[k].unfused = best == 1;
         if (placed[1])
             ERG_LOGI(&rt->log,
                      "auto: %u-token steps with matmuls %s (predicted %.3f ms, %.3f mJ; %s: "
@@ -609,7 +615,8 @@ static erg_status plan(erg_session *s, bool *used, erg_diag *diag) {
     erg_runtime *rt = s->model->rt;
     for (size_t i = 0; i < s->sched->n_costs; i++) {
         erg_rt_device *d;
-        if (rt->devices[i].info.kind == ERG_DEVICE_NPU && s->sched->costs[i].n_rows > 0)
+        if (rt->devices[i].info.kind == ERG_DEVICE_NPU && s->sched->costs[i].n_rows > 0 &&
+            !inexact(s, &rt->devices[i]))
             ERG_RETURN_IF_ERROR(erg_rt_device_acquire(rt, rt->devices[i].info.name, &d, diag));
     }
     if (forced_interleave()) {

@@ -29,7 +29,8 @@ erg_status erg_placement_strict_error(const erg_graph *g, const erg_backend *b,
                                       const erg_placement_report *report, erg_diag *diag) {
     const erg_node *n = &g->nodes[report->first_fallback];
     return erg_fail(diag, ERG_UNSUPPORTED,
-                    "strict device: %s cannot run node %d (%s -> '%s'): %s; %u nodes would "
+                    ERG_PLACEMENT_STRICT_PREFIX
+                    "%s cannot run node %d (%s -> '%s'): %s; %u nodes would "
                     "fall back to the CPU",
                     b->name, report->first_fallback, erg_op_name(n->op),
                     g->tensors[n->dst].name, report->first_reason, report->n_fallback);

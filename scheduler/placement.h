@@ -23,6 +23,10 @@ void erg_place_nodes(const erg_graph *g, const erg_backend *b, const erg_backend
                      uint8_t *assign, erg_placement_report *report);
 
 /* The ERG_UNSUPPORTED error naming the first fallback node (strict mode). */
+/* How that error's message starts: callers that must tell it from other
+ * ERG_UNSUPPORTED errors (auto's calibration) test for this prefix. */
+#define ERG_PLACEMENT_STRICT_PREFIX "strict device: "
+
 erg_status erg_placement_strict_error(const erg_graph *g, const erg_backend *b,
                                       const erg_placement_report *report, erg_diag *diag);
 

@@ -108,9 +108,9 @@ stage "minimal library (size)" minimal_size
 # exported symbols; and it builds the CLI.
 arm64_targets=(test_cpu_matmul test_cpu_vec test_dequant test_quantize test_fp16 test_gguf
                test_conformance_cpu test_plugin_abi test_plugin_loader test_npu_sim_memory
-               erg_shared erg_plugin_npu_sim erg)
+               test_compute_peak erg_shared erg_plugin_npu_sim erg)
 arm64_tests='^(test_cpu_matmul|test_cpu_vec|test_dequant|test_quantize|test_fp16|test_gguf'
-arm64_tests+='|test_plugin_abi|test_plugin_loader|test_npu_sim_memory'
+arm64_tests+='|test_plugin_abi|test_plugin_loader|test_npu_sim_memory|test_compute_peak'
 arm64_tests+='|conformance_cpu_(scalar|neon)'
 arm64_tests+='|package_symbols'
 build_arm64() {

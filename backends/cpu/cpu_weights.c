@@ -35,11 +35,12 @@ static erg_cpu_pack layout_for(const erg_backend_device *dev, const erg_weight_d
 
 /* The packed copy is what the CPU's matmuls read from now on, so the
  * source's pages go back to the kernel as each matrix is packed, and the
- * two copies are never resident together. MADV_PAGEOUT keeps the data
- * (file pages are read again, anonymous ones come back from swap) for
- * whatever reads it later: lookups, the reference path, another device's
- * upload. Only whole pages inside the matrix; where the kernel lacks the
- * advice, nothing changes. */
+ * two copies are not resident together (except a tied embedding table,
+ * whose rows lookups still read every step: the caller keeps it).
+ * MADV_PAGEOUT keeps the data (file pages are read again, anonymous ones
+ * come back from swap) for whatever reads it later: the reference path,
+ * another device's upload. Only whole pages inside the matrix; where the
+ * kernel lacks the advice, nothing changes. */
 static void page_out(const void *data, size_t bytes) {
 #if defined(MADV_PAGEOUT)
     long page = sysconf(_SC_PAGESIZE);
@@ -88,7 +89,8 @@ erg_status erg_cpu_weights_prepare(erg_backend_device *dev, const erg_weight_des
             continue;
         const erg_weight_desc *d = &weights[i];
         erg_cpu_pack_rows(w->w[i].pack, d->data, d->row_bytes, d->ne[1], d->ne[0], p);
-        page_out(d->data, d->row_bytes * (size_t)d->ne[1]);
+        if (!d->lookup) /* a tied embedding is still read row by row */
+            page_out(d->data, d->row_bytes * (size_t)d->ne[1]);
         w->w[i].data = p;
         p += w->w[i].group_bytes * (size_t)(d->ne[1] / ERG_CPU_PACK_ROWS);
     }

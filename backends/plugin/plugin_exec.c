@@ -192,7 +192,11 @@ static void read_counters(erg_backend_device *d, erg_plugin_counters *c) {
 }
 
 /* The device's busy seconds so far (0 without counters). */
+/* The device's busy time, read around each copy to price it per node; only
+ * where node times exist (op_times): counters may read a power sensor. */
 static double busy_now(erg_backend_device *d) {
+    if (!d->api->op_times)
+        return 0;
     erg_plugin_counters c;
     read_counters(d, &c);
     return c.busy_seconds;

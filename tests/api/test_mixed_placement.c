@@ -34,7 +34,7 @@
 
 static const int32_t tokens[N_PREFILL + N_DECODE] = {1, 17, 300, 5, 5, 42, 511, 0, 260, 99, 7, 3};
 
-static int n_warnings;
+static int n_warnings, n_calibrations;
 static char last_warning[512];
 
 static void count_log(void *user, erg_log_level level, const char *msg) {
@@ -43,6 +43,7 @@ static void count_log(void *user, erg_log_level level, const char *msg) {
         n_warnings++;
         snprintf(last_warning, sizeof last_warning, "%s", msg);
     }
+    n_calibrations += strncmp(msg, "auto: calibrated ", 17) == 0;
 }
 
 /* Logits of the prefill's last position and of each decode step. */
@@ -127,14 +128,17 @@ static double create_ms(erg_model *m, const char *device) {
     return best;
 }
 
-/* Warm selection: auto's create against the explicit create of the devices
- * it picked (the devices are already open in this runtime, so the gap is
- * the cache load and the placement). */
+/* Warm selection: with the calibration cached, auto's create measures
+ * nothing again. What it adds to the explicit create of the devices it
+ * picked (already open in this runtime: the cache load and the placement)
+ * is printed; its bound (under 50 ms) is a benchmark's figure, not this
+ * test's, on a machine other tests share. */
 static void check_startup(erg_model *m) {
+    n_calibrations = 0;
     double cpu = create_ms(m, "cpu"), autom = create_ms(m, "auto");
     printf("warm create: auto %.2f ms, cpu %.2f ms: selection adds %.2f ms\n", autom, cpu,
            autom - cpu);
-    CHECK(autom - cpu < 50);
+    CHECK_EQ_INT(n_calibrations, 0);
 }
 
 /* Overwrites every calibration file under dir with text. */
@@ -178,7 +182,7 @@ int main(void) {
     erg_runtime_options ro = ERG_RUNTIME_OPTIONS_INIT;
     ro.n_threads = 2;
     ro.log_fn = count_log;
-    ro.log_level = ERG_LOG_WARN;
+    ro.log_level = ERG_LOG_INFO; /* calibrations are logged at info */
     erg_runtime *rt = NULL;
     CHECK_STATUS(erg_runtime_create(&ro, &rt), ERG_OK);
     const char *req = getenv("ERG_REQUIRE_DEVICES");

@@ -144,7 +144,7 @@ static erg_status prepare_exec(const conf_case *c, conf_target *t, bool referenc
     for (int i = 0; i < c->n_leaves; i++) {
         const erg_tensor *l = &g->tensors[c->ids[i]];
         descs[i] = (erg_weight_desc){l->dtype, {l->ne[0], l->ne[1], l->ne[2], l->ne[3]}, l->data,
-                                     l->nb[1], false};
+                                     l->nb[1], false, false};
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
         const erg_node *n = &g->nodes[i];

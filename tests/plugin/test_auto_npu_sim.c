@@ -12,6 +12,7 @@
  * ctest sets ERG_BACKENDS=cpu,npu-sim and the profile (ERG_NPU_SIM_PROFILES);
  * the test calibrates into a fresh ERG_CACHE_DIR of its own.
  */
+#include "tests/support/test_logits.h"
 #include "tests/support/test_models.h"
 #include "tests/test.h"
 
@@ -54,15 +55,6 @@ static bool cpu_logits(erg_model *m, const int32_t *tokens, size_t n, float *log
               erg_session_eval(s, tokens, n, ERG_LOGITS_LAST, logits, nv) == ERG_OK;
     erg_session_destroy(s);
     return ok;
-}
-
-static double nrmse(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)a[i] * a[i];
-    }
-    return den > 0 ? sqrt(num / den) : INFINITY;
 }
 
 /* A 64-token prefill of a 512-wide model: every matmul of its 64 rows on
@@ -126,7 +118,7 @@ static void prefill_on_npu(erg_runtime *rt) {
     CHECK(st.partly_simulated && st.simulated_seconds > 0 && st.simulated_joules > 0);
     CHECK(st.device_seconds > 0); /* the CPU's parts, measured */
     if (got && want && cpu_logits(m, tokens, N_PREFILL, want, nv)) {
-        double e = nrmse(want, got, nv);
+        double e = test_nrmse(got, want, nv);
         printf("auto (npu-sim matmuls) vs cpu: normalised error %.4f\n", e);
         CHECK(e > 0 && e <= 0.10); /* int8 activations and weights, as npu-sim computes */
     } else {
@@ -165,7 +157,7 @@ static void decode_on_cpu(erg_runtime *rt) {
         CHECK(erg_session_get_stats(s, &st) == ERG_OK);
         CHECK(st.simulated_seconds == 0 && !st.partly_simulated);
         if (got && want && cpu_logits(m, tokens, 5, want, mi.n_vocab)) {
-            double e = nrmse(want, got, mi.n_vocab);
+            double e = test_nrmse(got, want, mi.n_vocab);
             printf("tiny decode, auto vs cpu: normalised error %.2g\n", e);
             CHECK(e <= 0.10); /* the 4-token prefill may have used npu-sim's int8 */
         }

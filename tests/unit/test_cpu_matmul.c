@@ -236,7 +236,7 @@ static bool is_sentinel(float v) {
 static void test_packed(const erg_cpu_kernels *kern, erg_dtype t, int64_t k, const uint8_t *w,
                         size_t ldw, const uint8_t *a, size_t lda,
                         double expected[][MAX_COLS], double magnitude[][MAX_COLS]) {
-    static const int packed_rows[] = {8, 16, 32};
+    static const int packed_rows[] = {8, 16, 24, 32}; /* 24: three groups */
     erg_cpu_pack p = erg_cpu_pack_choose(t, k, ERG_CPU_PACK_ROWS);
     if (p == ERG_CPU_PACK_NONE || !kern->matmul_packed[p].gemm)
         return;

@@ -82,7 +82,7 @@ static void check_matmul(erg_backend_device *dev) {
     erg_memory_plan_bind(&plan, &g, arena);
     memcpy(g.tensors[x].data, x_f, sizeof x_f);
 
-    erg_weight_desc desc = {ERG_DT_Q8_0, {K, N, 1, 1}, w_q, (K / 32) * 34, true};
+    erg_weight_desc desc = {ERG_DT_Q8_0, {K, N, 1, 1}, w_q, (K / 32) * 34, true, false};
     erg_backend_weights *weights = NULL;
     erg_backend_exec *exec = NULL;
     size_t bytes = 0;

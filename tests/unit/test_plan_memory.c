@@ -531,7 +531,7 @@ static float *run_dag(erg_backend_device *dev, uint64_t seed, int n_nodes, int m
             memcpy(l->data, d->data[i], erg_tensor_nbytes(l));
         else
             descs[l->ext_id] =
-                (erg_weight_desc){l->dtype, {l->ne[0], l->ne[1], 1, 1}, l->data, l->nb[1], false};
+                (erg_weight_desc){l->dtype, {l->ne[0], l->ne[1], 1, 1}, l->data, l->nb[1], false, false};
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
         const erg_tensor *w = &g->tensors[g->nodes[i].src[0]];
