@@ -133,6 +133,7 @@ typedef struct run_ctx {
     float *logits;
     uint32_t n_batch;
     erg_membw *bw;       /* NULL: no decode tests */
+    const erg_compute_peak *peak; /* zeros: no prefill tests, or the probe failed */
     double decode_bytes; /* weight bytes one decode step reads */
     erg_bench_energy *energy;
     bool mixed;          /* device auto: the scheduler may use several devices */
@@ -511,15 +512,8 @@ static erg_status bench_device(model_ctx *m, run_ctx *c, const char *device, uin
     snprintf(name, sizeof name, "%s",
              strcmp(device, "auto") == 0 || !c->s[0] ? device : erg_session_device(c->s[0]));
     backend_of(m->rt, name, backend, sizeof backend);
-    /* Prefill on the CPU is set against the CPU's arithmetic peak, measured
-     * before the tests (zeros if the probe cannot run). */
-    erg_compute_peak peak = {0};
-    bool cpu_prefill = false;
-    for (size_t t = 0; t < m->n_tests; t++)
-        cpu_prefill |= m->tests[t].prompt && strcmp(backend, "cpu") == 0;
-    if (status == ERG_BENCH_OK && cpu_prefill &&
-        erg_compute_peak_measure(p->threads, &peak) != ERG_OK)
-        memset(&peak, 0, sizeof peak);
+    /* Prefill on the CPU is set against the CPU's arithmetic peak. */
+    bool cpu_prefill = strcmp(backend, "cpu") == 0;
     size_t nv = p->compare_fusion ? 2 : 1;
     for (size_t t = 0; t < m->n_tests; t++) {
         erg_bench_record *recs = new_records(r, nv);
@@ -534,7 +528,7 @@ static erg_status bench_device(model_ctx *m, run_ctx *c, const char *device, uin
                              ? erg_bench_prefill_ops(m->model, m->tests[t].n, m->tests[t].depth)
                              : 0;
             for (size_t v = 0; v < nv && st == ERG_OK && cpu_prefill; v++)
-                erg_bench_set_arith(&recs[v], &peak, ops);
+                erg_bench_set_arith(&recs[v], c->peak, ops);
             if (st != ERG_OK) {
                 /* This test and the device's later ones say why. */
                 status = st == ERG_UNSUPPORTED ? ERG_BENCH_UNSUPPORTED : ERG_BENCH_FAILED;
@@ -556,7 +550,8 @@ static erg_status bench_device(model_ctx *m, run_ctx *c, const char *device, uin
 }
 
 static erg_status bench_model(erg_runtime *rt, const erg_bench_params *p, const char *path,
-                              erg_membw *bw, progress_count *count, erg_bench_results *r) {
+                              erg_membw *bw, const erg_compute_peak *peak, progress_count *count,
+                              erg_bench_results *r) {
     model_ctx *m = calloc(1, sizeof *m);
     if (!m)
         return fail(r, ERG_OUT_OF_MEMORY, "bench buffers");
@@ -612,7 +607,7 @@ static erg_status bench_model(erg_runtime *rt, const erg_bench_params *p, const 
         erg_bench_energy energy;
         memset(&energy, 0, sizeof energy);
         run_ctx c = {.p = p, .r = r, .label = {label[0], label[1]}, .tokens = tokens,
-                     .logits = logits, .n_batch = n_batch, .bw = bw,
+                     .logits = logits, .n_batch = n_batch, .bw = bw, .peak = peak,
                      .decode_bytes = erg_bench_decode_bytes(m->model), .energy = &energy,
                      .mixed = strcmp(p->devices[d], "auto") == 0, .count = count};
         st = bench_device(m, &c, p->devices[d], n_ctx);
@@ -646,9 +641,15 @@ erg_status erg_bench_run(erg_runtime *rt, const erg_bench_params *p, erg_bench_r
     size_t n_tests = (p->n_n_depth ? p->n_n_depth : 1) * (p->n_n_prompt + p->n_n_gen);
     progress_count count = {0, p->n_models * p->n_devices * n_tests * (size_t)(p->reps + 1) *
                                    (p->compare_fusion ? 2 : 1)};
+    /* Once, before any model is loaded: right after one, the kernel is
+     * still reclaiming the pages its packing released, and the probe reads
+     * low. */
+    erg_compute_peak peak = {0};
+    if (p->n_n_prompt > 0 && erg_compute_peak_measure(p->threads, &peak) != ERG_OK)
+        memset(&peak, 0, sizeof peak);
     erg_status st = ERG_OK;
     for (size_t m = 0; m < p->n_models && st == ERG_OK; m++)
-        st = bench_model(rt, p, p->models[m], bw, &count, r);
+        st = bench_model(rt, p, p->models[m], bw, &peak, &count, r);
     erg_membw_close(bw);
     erg_bench_compare_auto(r);
     return st;

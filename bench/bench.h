@@ -98,7 +98,8 @@ typedef struct erg_bench_record {
      * counts 2: erg_bench_prefill_ops) against the CPU's arithmetic peak in
      * the form its kernels compute the weights' type (int8 dot products for
      * quantized types, fp32 FMA for F32/F16/BF16), measured with the test's
-     * threads before the model's first prefill. 0: not measured. */
+     * threads once at the start of the run, before any model is loaded.
+     * 0: not measured. */
     double prefill_gops;
     double arith_peak_gops;
     double arith_fraction;

@@ -153,7 +153,7 @@ static void print_notes(const erg_bench_results *r, bool markdown) {
         if (!peak_model)
             printf("%sroofline of prefill on the CPU: operations per second (matmuls and "
                    "attention, a multiply-add counts 2) over the CPU's arithmetic peak in the "
-                   "kernels' form, measured with %d thread%s before the model's first prefill\n",
+                   "kernels' form, measured with %d thread%s at the start of the run\n",
                    bullet, c->threads, c->threads == 1 ? "" : "s");
         printf("%speak for %s: %.0f GOP/s (%s)\n", bullet, c->model, c->arith_peak_gops,
                c->arith_isa);
