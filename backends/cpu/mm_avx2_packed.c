@@ -14,6 +14,7 @@
  * the columns.
  */
 #include "backends/cpu/mm_avx2.h"
+#include "backends/cpu/mm_avx2_packed_walk.h"
 
 #include <string.h>
 
@@ -108,69 +109,8 @@ MM_INLINE void column_streams(int ns, int64_t nb, const erg_cpu_block_q4_0x8 *co
         _mm256_storeu_ps(c[s], acc[s]);
 }
 
-static void gemv_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
-                        float *c) {
-    const int64_t nb = k / ERG_QK, ng = nr / ERG_CPU_PACK_ROWS, q = (ng + 3) / 4;
-    for (int64_t i = 0; i < q; i++) {
-        const erg_cpu_block_q4_0x8 *ws[4] = {NULL, NULL, NULL, NULL};
-        float *cs[4] = {NULL, NULL, NULL, NULL};
-        int ns = 0;
-        for (int64_t g = i; g < ng && ns < 4; g += q, ns++) {
-            ws[ns] = (const erg_cpu_block_q4_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
-            cs[ns] = c + g * ERG_CPU_PACK_ROWS;
-        }
-        switch (ns) {
-        case 1:
-            column_streams(1, nb, ws, a, cs);
-            break;
-        case 2:
-            column_streams(2, nb, ws, a, cs);
-            break;
-        case 3:
-            column_streams(3, nb, ws, a, cs);
-            break;
-        default:
-            column_streams(4, nb, ws, a, cs);
-            break;
-        }
-    }
-}
-
-static void gemm_q4_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
-                        size_t lda, int64_t nc, float *c, size_t ldc) {
-    const int64_t nb = k / ERG_QK;
-    if (nc == 1) {
-        gemv_q4_0x8(k, w, ldw, nr, a, c);
-        return;
-    }
-    for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
-        const erg_cpu_block_q4_0x8 *wg =
-            (const erg_cpu_block_q4_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
-        float *cg = c + g * ERG_CPU_PACK_ROWS;
-        for (int64_t col = 0; col < nc; col += MAX_COLS) {
-            const erg_cpu_block_q8a *ac[MAX_COLS];
-            int n = nc - col < MAX_COLS ? (int)(nc - col) : MAX_COLS;
-            for (int j = 0; j < n; j++)
-                ac[j] = (const erg_cpu_block_q8a *)((const uint8_t *)a + (size_t)(col + j) * lda);
-            float *cc = cg + (size_t)col * ldc;
-            /* constant widths, so each keeps its accumulators in registers */
-            switch (n) {
-            case 1:
-                tile(1, nb, wg, ac, cc, ldc);
-                break;
-            case 2:
-                tile(2, nb, wg, ac, cc, ldc);
-                break;
-            case 3:
-                tile(3, nb, wg, ac, cc, ldc);
-                break;
-            default:
-                tile(4, nb, wg, ac, cc, ldc);
-                break;
-            }
-        }
-    }
-}
+ERG_AVX2_PACKED_WALK(q4_0x8, erg_cpu_block_q4_0x8, erg_cpu_block_q8a, ERG_QK, column_streams,
+                     tile)
 
 /* ---- q8_0x8 ------------------------------------------------------------------ */
 
@@ -240,68 +180,8 @@ MM_INLINE void column_streams8(int ns, int64_t nb, const erg_cpu_block_q8_0x8 *c
         _mm256_storeu_ps(c[s], acc[s]);
 }
 
-static void gemv_q8_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
-                        float *c) {
-    const int64_t nb = k / ERG_QK, ng = nr / ERG_CPU_PACK_ROWS, q = (ng + 3) / 4;
-    for (int64_t i = 0; i < q; i++) {
-        const erg_cpu_block_q8_0x8 *ws[4] = {NULL, NULL, NULL, NULL};
-        float *cs[4] = {NULL, NULL, NULL, NULL};
-        int ns = 0;
-        for (int64_t g = i; g < ng && ns < 4; g += q, ns++) {
-            ws[ns] = (const erg_cpu_block_q8_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
-            cs[ns] = c + g * ERG_CPU_PACK_ROWS;
-        }
-        switch (ns) {
-        case 1:
-            column_streams8(1, nb, ws, a, cs);
-            break;
-        case 2:
-            column_streams8(2, nb, ws, a, cs);
-            break;
-        case 3:
-            column_streams8(3, nb, ws, a, cs);
-            break;
-        default:
-            column_streams8(4, nb, ws, a, cs);
-            break;
-        }
-    }
-}
-
-static void gemm_q8_0x8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
-                        size_t lda, int64_t nc, float *c, size_t ldc) {
-    const int64_t nb = k / ERG_QK;
-    if (nc == 1) {
-        gemv_q8_0x8(k, w, ldw, nr, a, c);
-        return;
-    }
-    for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
-        const erg_cpu_block_q8_0x8 *wg =
-            (const erg_cpu_block_q8_0x8 *)((const uint8_t *)w + (size_t)g * ldw);
-        float *cg = c + g * ERG_CPU_PACK_ROWS;
-        for (int64_t col = 0; col < nc; col += MAX_COLS) {
-            const erg_cpu_block_q8a *ac[MAX_COLS];
-            int n = nc - col < MAX_COLS ? (int)(nc - col) : MAX_COLS;
-            for (int j = 0; j < n; j++)
-                ac[j] = (const erg_cpu_block_q8a *)((const uint8_t *)a + (size_t)(col + j) * lda);
-            float *cc = cg + (size_t)col * ldc;
-            switch (n) {
-            case 1:
-                tile8(1, nb, wg, ac, cc, ldc);
-                break;
-            case 2:
-                tile8(2, nb, wg, ac, cc, ldc);
-                break;
-            case 3:
-                tile8(3, nb, wg, ac, cc, ldc);
-                break;
-            default:
-                tile8(4, nb, wg, ac, cc, ldc);
-                break;
-            }
-        }
-    }
-}
+ERG_AVX2_PACKED_WALK(q8_0x8, erg_cpu_block_q8_0x8, erg_cpu_block_q8a, ERG_QK, column_streams8,
+                     tile8)
 
 void erg_cpu_mm_init_avx2_packed(erg_cpu_kernels *k) {
     k->matmul_packed[ERG_CPU_PACK_Q4_0X8] = (erg_cpu_matmul_kernel){ERG_ACT_Q8A, gemm_q4_0x8};

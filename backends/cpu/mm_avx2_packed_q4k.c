@@ -13,6 +13,7 @@
  * the unpacked nibbles serve up to 4 columns.
  */
 #include "backends/cpu/mm_avx2.h"
+#include "backends/cpu/mm_avx2_packed_walk.h"
 
 #include <string.h>
 
@@ -167,69 +168,8 @@ MM_INLINE void column_streams(int ns, int64_t nb, const erg_cpu_block_q4_kx8 *co
         _mm256_storeu_ps(c[s], acc[s]);
 }
 
-static void gemv_q4_kx8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
-                        float *c) {
-    const int64_t nb = k / ERG_QK_K, ng = nr / ERG_CPU_PACK_ROWS, q = (ng + 3) / 4;
-    for (int64_t i = 0; i < q; i++) {
-        const erg_cpu_block_q4_kx8 *ws[4] = {NULL, NULL, NULL, NULL};
-        float *cs[4] = {NULL, NULL, NULL, NULL};
-        int ns = 0;
-        for (int64_t g = i; g < ng && ns < 4; g += q, ns++) {
-            ws[ns] = (const erg_cpu_block_q4_kx8 *)((const uint8_t *)w + (size_t)g * ldw);
-            cs[ns] = c + g * ERG_CPU_PACK_ROWS;
-        }
-        switch (ns) {
-        case 1:
-            column_streams(1, nb, ws, a, cs);
-            break;
-        case 2:
-            column_streams(2, nb, ws, a, cs);
-            break;
-        case 3:
-            column_streams(3, nb, ws, a, cs);
-            break;
-        default:
-            column_streams(4, nb, ws, a, cs);
-            break;
-        }
-    }
-}
-
-static void gemm_q4_kx8(int64_t k, const void *w, size_t ldw, int64_t nr, const void *a,
-                        size_t lda, int64_t nc, float *c, size_t ldc) {
-    const int64_t nb = k / ERG_QK_K;
-    if (nc == 1) {
-        gemv_q4_kx8(k, w, ldw, nr, a, c);
-        return;
-    }
-    for (int64_t g = 0; g < nr / ERG_CPU_PACK_ROWS; g++) {
-        const erg_cpu_block_q4_kx8 *wg =
-            (const erg_cpu_block_q4_kx8 *)((const uint8_t *)w + (size_t)g * ldw);
-        float *cg = c + g * ERG_CPU_PACK_ROWS;
-        for (int64_t col = 0; col < nc; col += MAX_COLS) {
-            const erg_block_q8_k *ac[MAX_COLS];
-            int n = nc - col < MAX_COLS ? (int)(nc - col) : MAX_COLS;
-            for (int j = 0; j < n; j++)
-                ac[j] = (const erg_block_q8_k *)((const uint8_t *)a + (size_t)(col + j) * lda);
-            float *cc = cg + (size_t)col * ldc;
-            /* constant widths, so each keeps its accumulators in registers */
-            switch (n) {
-            case 1:
-                tile(1, nb, wg, ac, cc, ldc);
-                break;
-            case 2:
-                tile(2, nb, wg, ac, cc, ldc);
-                break;
-            case 3:
-                tile(3, nb, wg, ac, cc, ldc);
-                break;
-            default:
-                tile(4, nb, wg, ac, cc, ldc);
-                break;
-            }
-        }
-    }
-}
+ERG_AVX2_PACKED_WALK(q4_kx8, erg_cpu_block_q4_kx8, erg_block_q8_k, ERG_QK_K, column_streams,
+                     tile)
 
 void erg_cpu_mm_init_avx2_packed_q4k(erg_cpu_kernels *k) {
     k->matmul_packed[ERG_CPU_PACK_Q4_KX8] = (erg_cpu_matmul_kernel){ERG_ACT_Q8K, gemm_q4_kx8};
