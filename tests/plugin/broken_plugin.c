@@ -7,6 +7,8 @@
  *   BROKEN_ZERO_PROBE   probe says 0: unusable here
  *   BROKEN_SMALL_STRUCT a function table smaller than ABI 1.0's
  *   BROKEN_REFUSES      the entry point returns NULL
+ *   PLUGIN_ABI_1_0      not broken: built for ABI 1.0, its table ends where
+ *                       1.1 appended op_times
  *   (none)              loads; supports ADD, then fails to execute it; MUL
  *                       and SCALE only within batch limits
  * and, built with CLAIM_BUS_PATH, a plugin whose device says it drives the
@@ -136,13 +138,17 @@ static erg_plugin_result execute(erg_plugin_compiled *c, erg_plugin_buffer *cons
 }
 
 static const erg_plugin_api api = {
-#ifdef BROKEN_SMALL_STRUCT
+#if defined(BROKEN_SMALL_STRUCT)
     .struct_size = offsetof(erg_plugin_api, execute),
+#elif defined(PLUGIN_ABI_1_0)
+    .struct_size = offsetof(erg_plugin_api, op_times),
 #else
     .struct_size = sizeof(erg_plugin_api),
 #endif
-#ifdef BROKEN_MAJOR
+#if defined(BROKEN_MAJOR)
     .abi_version = ERG_PLUGIN_ABI(2, 0),
+#elif defined(PLUGIN_ABI_1_0)
+    .abi_version = ERG_PLUGIN_ABI(1, 0),
 #else
     .abi_version = ERG_PLUGIN_ABI_VERSION,
 #endif

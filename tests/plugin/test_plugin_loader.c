@@ -4,7 +4,8 @@
  * NULL required function, a zero probe, a too-small function table, an
  * entry point that refuses the host's version, and a plugin that says it
  * supports ADD and then fails to execute it (and whose batch limits on MUL
- * and SCALE the host must honour). Each fails cleanly with one
+ * and SCALE the host must honour), and a plugin built for ABI 1.0, which
+ * loads. Each broken one fails cleanly with one
  * sentence naming the problem (and both versions where versions differ).
  */
 #include "backends/plugin/plugin_backend.h"
@@ -16,13 +17,18 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *dir;
+static const char *dir, *abi10_dir;
 static erg_logger quiet = {NULL, NULL, ERG_LOG_NONE};
 
-static erg_status open_variant(const char *variant, erg_plugin_lib **lib, erg_diag *diag) {
+static erg_status open_in(const char *in, const char *variant, erg_plugin_lib **lib,
+                          erg_diag *diag) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/liberg-plugin-%s.so", dir, variant);
+    snprintf(path, sizeof path, "%s/liberg-plugin-%s.so", in, variant);
     return erg_plugin_lib_open(path, NULL, &quiet, lib, diag);
+}
+
+static erg_status open_variant(const char *variant, erg_plugin_lib **lib, erg_diag *diag) {
+    return open_in(dir, variant, lib, diag);
 }
 
 static void expect_refused(const char *variant, const char *want1, const char *want2) {
@@ -44,6 +50,17 @@ static void test_refusals(void) {
     expect_refused("broken-small", "function table is", "needs at least");
     expect_refused("broken-refuses", "returned NULL", "host ABI 1.1");
     expect_refused("does-not-exist", "cannot load", NULL);
+}
+
+/* A plugin built for ABI 1.0 loads: its table ends where 1.1 appended
+ * op_times, which reads as NULL (no node times). */
+static void test_abi_1_0(void) {
+    erg_plugin_lib *lib = NULL;
+    erg_diag diag = {{0}};
+    CHECK_STATUS(open_in(abi10_dir, "broken-abi10", &lib, &diag), ERG_OK);
+    CHECK(lib && lib->api.struct_size == offsetof(erg_plugin_api, op_times));
+    CHECK(lib && lib->api.op_times == NULL && lib->api.execute != NULL);
+    erg_plugin_lib_close(lib);
 }
 
 /* op_support's batch limits: a node outside them is not supported, and the
@@ -125,12 +142,14 @@ static void test_execute_failure(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        printf("usage: %s DIR-OF-BROKEN-PLUGINS\n", argv[0]);
+    if (argc != 3) {
+        printf("usage: %s DIR-OF-BROKEN-PLUGINS DIR-OF-THE-ABI-1.0-PLUGIN\n", argv[0]);
         return 1;
     }
     dir = argv[1];
+    abi10_dir = argv[2];
     test_refusals();
     test_execute_failure();
+    test_abi_1_0();
     return erg_test_result("test_plugin_loader");
 }
