@@ -72,15 +72,7 @@ int main(void) {
     ro.log_level = ERG_LOG_WARN;
     erg_runtime *rt = NULL;
     CHECK_STATUS(erg_runtime_create(&ro, &rt), ERG_OK);
-    const char *req = getenv("ERG_REQUIRE_DEVICES");
-    if (!test_has_device(rt, "vulkan:0") || !test_has_device(rt, "opencl:0")) {
-        erg_runtime_destroy(rt);
-        if (req && strstr(req, "vulkan") && strstr(req, "opencl")) {
-            printf("ERG_REQUIRE_DEVICES=%s but vulkan:0 or opencl:0 is missing\n", req);
-            return 1;
-        }
-        ERG_TEST_SKIP("needs vulkan:0 and opencl:0");
-    }
+    test_need_vulkan_and_opencl(rt);
     char path[256];
     CHECK(test_make_model(ERG_ARCH_LLAMA, ERG_FTYPE_MOSTLY_Q4_0, 3, path, sizeof path));
     erg_model *m = NULL;
