@@ -32,6 +32,25 @@ bool cli_flag(cli_args *a, const char *name, const char *alias, bool takes_value
     return true;
 }
 
+static const char *const output_formats[] = {"table", "json", "md", "csv", "jsonl"};
+#define N_OUTPUT_FORMATS (sizeof output_formats / sizeof output_formats[0])
+
+/* "table or json", "table, json or md": the formats in the bit set. */
+static void output_names(unsigned allowed, char *buf, size_t size) {
+    unsigned n = 0, total = 0;
+    for (unsigned i = 0; i < N_OUTPUT_FORMATS; i++)
+        total += (allowed >> i) & 1u;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < N_OUTPUT_FORMATS && len < size; i++) {
+        if (!(allowed & (1u << i)))
+            continue;
+        const char *sep = n == 0 ? "" : n + 1 == total ? " or " : ", ";
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", sep, output_formats[i]);
+        n++;
+    }
+}
+
 bool cli_common_flag(cli_args *a, const cli_common *c, bool *bad) {
     const char *v = NULL;
     if (c->model && cli_flag(a, "-m", "--model", true, &v, bad)) {
@@ -43,6 +62,18 @@ bool cli_common_flag(cli_args *a, const cli_common *c, bool *bad) {
     } else if (c->threads && cli_flag(a, "-t", "--threads", true, &v, bad)) {
         if (!*bad && !cli_parse_int(v, 1, 1024, c->threads)) {
             cli_error(a, CLI_EXIT_USAGE, "-t takes a thread count, not '%s'", v);
+            *bad = true;
+        }
+    } else if (c->n_ctx && cli_flag(a, "-c", "--ctx", true, &v, bad)) {
+        if (!*bad && !cli_parse_int(v, 1, 1 << 20, c->n_ctx)) {
+            cli_error(a, CLI_EXIT_USAGE, "-c takes a context length, not '%s'", v);
+            *bad = true;
+        }
+    } else if (c->out && cli_flag(a, "-o", "--output", true, &v, bad)) {
+        if (!*bad && !cli_parse_output(v, c->outputs, c->out)) {
+            char formats[64];
+            output_names(c->outputs, formats, sizeof formats);
+            cli_error(a, CLI_EXIT_USAGE, "-o takes %s, not '%s'", formats, v);
             *bad = true;
         }
     } else {
@@ -94,9 +125,8 @@ bool cli_parse_int_list(const char *s, long long lo, long long hi, int64_t *out,
 }
 
 bool cli_parse_output(const char *s, unsigned allowed, cli_output *out) {
-    static const char *const names[] = {"table", "json", "md", "csv", "jsonl"};
-    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
-        if ((allowed & (1u << i)) && strcmp(s, names[i]) == 0) {
+    for (unsigned i = 0; i < N_OUTPUT_FORMATS; i++)
+        if ((allowed & (1u << i)) && strcmp(s, output_formats[i]) == 0) {
             *out = (cli_output)i;
             return true;
         }

@@ -31,12 +31,20 @@ int cli_error(const cli_args *a, int code, const char *fmt, ...) __attribute__((
 bool cli_flag(cli_args *a, const char *name, const char *alias, bool takes_value,
               const char **value, bool *bad);
 
-/* Where a command keeps the flags most commands share: -m/--model, --device
- * and -t/--threads. A NULL member: the command does not take that flag. */
+typedef enum { CLI_OUT_TABLE, CLI_OUT_JSON, CLI_OUT_MD, CLI_OUT_CSV, CLI_OUT_JSONL } cli_output;
+#define CLI_OUTPUTS_TABLE_JSON (1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON)
+
+/* Where a command keeps the flags most commands share: -m/--model, --device,
+ * -t/--threads, -c/--ctx and -o/--output (one of the formats in `outputs`, a
+ * bit set of 1 << cli_output). A NULL member: the command does not take
+ * that flag. */
 typedef struct cli_common {
     const char **model;
     const char **device;
     long long *threads;
+    long long *n_ctx;
+    cli_output *out;
+    unsigned outputs;
 } cli_common;
 
 /* True if argv[i] is one of the shared flags the command takes; then its
@@ -49,7 +57,6 @@ bool cli_parse_double(const char *s, double *out);
 bool cli_parse_int_list(const char *s, long long lo, long long hi, int64_t *out, size_t cap,
                         size_t *n);
 
-typedef enum { CLI_OUT_TABLE, CLI_OUT_JSON, CLI_OUT_MD, CLI_OUT_CSV, CLI_OUT_JSONL } cli_output;
 /* Parses -o's value from the formats allowed (a bit set of 1 << cli_output). */
 bool cli_parse_output(const char *s, unsigned allowed, cli_output *out);
 

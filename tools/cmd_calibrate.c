@@ -28,7 +28,8 @@ typedef struct calib_opts {
 } calib_opts;
 
 static int parse(cli_args *a, calib_opts *o) {
-    const cli_common common = {.model = &o->model, .threads = &o->threads};
+    const cli_common common = {.model = &o->model, .threads = &o->threads, .out = &o->out,
+                               .outputs = CLI_OUTPUTS_TABLE_JSON};
     o->budget_ms = DEFAULT_BUDGET_MS;
     while (a->i < a->argc) {
         const char *v = NULL;
@@ -43,9 +44,6 @@ static int parse(cli_args *a, calib_opts *o) {
         } else if (cli_flag(a, "--budget-ms", NULL, true, &v, &bad)) {
             if (!bad && !cli_parse_int(v, 1, 3600 * 1000, &o->budget_ms))
                 return cli_error(a, CLI_EXIT_USAGE, "--budget-ms takes milliseconds, not '%s'", v);
-        } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
-            if (!bad && !cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &o->out))
-                return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);
         } else {
             return cli_error(a, CLI_EXIT_USAGE, "unknown option '%s'", a->argv[a->i]);
         }

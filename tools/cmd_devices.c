@@ -330,7 +330,7 @@ int cmd_devices(cli_args *a) {
         } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
             if (bad)
                 return CLI_EXIT_USAGE;
-            if (!cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &out))
+            if (!cli_parse_output(v, CLI_OUTPUTS_TABLE_JSON, &out))
                 return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);
         } else if (cli_flag(a, "-t", "--threads", true, &v, &bad)) {
             if (bad)

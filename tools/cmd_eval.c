@@ -33,7 +33,9 @@ typedef struct eval_opts {
 } eval_opts;
 
 static int parse(cli_args *a, eval_opts *o) {
-    const cli_common common = {&o->model, &o->device, &o->threads};
+    const cli_common common = {.model = &o->model, .device = &o->device, .threads = &o->threads,
+                               .n_ctx = &o->n_ctx, .out = &o->out,
+                               .outputs = CLI_OUTPUTS_TABLE_JSON};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
@@ -45,9 +47,6 @@ static int parse(cli_args *a, eval_opts *o) {
         } else if (cli_flag(a, "--tokens", NULL, true, &v, &bad)) {
             if (!bad && !cli_parse_int_list(v, 0, INT32_MAX, o->tokens, MAX_TOKENS, &o->n_tokens))
                 return cli_error(a, CLI_EXIT_USAGE, "--tokens takes ids like 1,2,3, not '%s'", v);
-        } else if (cli_flag(a, "-c", "--ctx", true, &v, &bad)) {
-            if (!bad && !cli_parse_int(v, 1, 1 << 20, &o->n_ctx))
-                return cli_error(a, CLI_EXIT_USAGE, "-c takes a context length, not '%s'", v);
         } else if (cli_flag(a, "--kv-type", NULL, true, &v, &bad)) {
             if (!bad && strcmp(v, "f16") != 0 && strcmp(v, "f32") != 0)
                 return cli_error(a, CLI_EXIT_USAGE, "--kv-type takes f16 or f32, not '%s'", v);
@@ -72,9 +71,6 @@ static int parse(cli_args *a, eval_opts *o) {
                                  "--latency-limit takes milliseconds above 0, not '%s'", v);
         } else if (cli_flag(a, "--logits-out", NULL, true, &v, &bad)) {
             o->logits_out = v;
-        } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
-            if (!bad && !cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &o->out))
-                return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);
         } else {
             return cli_error(a, CLI_EXIT_USAGE, "unknown option '%s'", a->argv[a->i]);
         }

@@ -35,7 +35,8 @@ typedef struct profile_opts {
 } profile_opts;
 
 static int parse(cli_args *a, profile_opts *o) {
-    const cli_common common = {&o->model, &o->device, &o->threads};
+    const cli_common common = {.model = &o->model, .device = &o->device, .threads = &o->threads,
+                               .out = &o->out, .outputs = CLI_OUTPUTS_TABLE_JSON};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
@@ -61,9 +62,6 @@ static int parse(cli_args *a, profile_opts *o) {
             o->json_path = v;
         } else if (cli_flag(a, "--trace", NULL, true, &v, &bad)) {
             o->trace_path = v;
-        } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
-            if (!bad && !cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &o->out))
-                return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);
         } else {
             return cli_error(a, CLI_EXIT_USAGE, "unknown option '%s'", a->argv[a->i]);
         }

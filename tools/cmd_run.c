@@ -37,7 +37,8 @@ static bool parse_prob(const char *s, double *out) {
 }
 
 static int parse(cli_args *a, run_opts *o) {
-    const cli_common common = {&o->model, &o->device, &o->threads};
+    const cli_common common = {.model = &o->model, .device = &o->device, .threads = &o->threads,
+                               .n_ctx = &o->n_ctx};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
@@ -87,9 +88,6 @@ static int parse(cli_args *a, run_opts *o) {
             o->chat = true;
         } else if (cli_flag(a, "--system", NULL, true, &v, &bad)) {
             o->system = v;
-        } else if (cli_flag(a, "-c", "--ctx", true, &v, &bad)) {
-            if (!bad && !cli_parse_int(v, 1, 1 << 20, &o->n_ctx))
-                return cli_error(a, CLI_EXIT_USAGE, "-c takes a context length, not '%s'", v);
         } else if (cli_flag(a, "--show-special", NULL, false, &v, &bad)) {
             o->show_special = true;
         } else if (cli_flag(a, "--ignore-eos", NULL, false, &v, &bad)) {

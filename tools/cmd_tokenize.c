@@ -21,7 +21,8 @@ typedef struct tok_opts {
 } tok_opts;
 
 static int parse(cli_args *a, tok_opts *o) {
-    const cli_common common = {.model = &o->model};
+    const cli_common common = {.model = &o->model, .out = &o->out,
+                               .outputs = CLI_OUTPUTS_TABLE_JSON};
     while (a->i < a->argc) {
         const char *v = NULL;
         bool bad = false;
@@ -38,9 +39,6 @@ static int parse(cli_args *a, tok_opts *o) {
             o->no_parse = true;
         } else if (cli_flag(a, "--ids", NULL, false, &v, &bad)) {
             o->ids_only = true;
-        } else if (cli_flag(a, "-o", "--output", true, &v, &bad)) {
-            if (!bad && !cli_parse_output(v, 1u << CLI_OUT_TABLE | 1u << CLI_OUT_JSON, &o->out))
-                return cli_error(a, CLI_EXIT_USAGE, "-o takes table or json, not '%s'", v);
         } else if (a->argv[a->i][0] == '-' && a->argv[a->i][1] != '\0') {
             return cli_error(a, CLI_EXIT_USAGE, "unknown option '%s'", a->argv[a->i]);
         } else if (o->text) {
