@@ -409,6 +409,24 @@ int32_t erg_gb_attention(erg_graph *g, int32_t q, int32_t k, int32_t v, float sc
     return dst_of(n);
 }
 
+int32_t erg_gb_attention_rope(erg_graph *g, int32_t q, int32_t k, int32_t v, float scale,
+                              bool causal, int32_t n_past, int32_t positions, int32_t freq_factors,
+                              int n_dims, erg_rope_mode mode, float freq_base, float freq_scale) {
+    int32_t src[5] = {q, k, v, positions, freq_factors};
+    int32_t ip[ERG_MAX_IPARAMS] = {0};
+    ip[ERG_ATTENTION_I_CAUSAL] = causal;
+    ip[ERG_ATTENTION_I_N_PAST] = n_past;
+    ip[ERG_ATTENTION_I_ROPE_N_DIMS] = n_dims;
+    ip[ERG_ATTENTION_I_ROPE_MODE] = (int32_t)mode;
+    erg_node *n = compute(g, ERG_OP_ATTENTION, freq_factors >= 0 ? 5 : 4, src, ip, ERG_DT_F32);
+    if (n) {
+        n->fparams[ERG_ATTENTION_F_SCALE] = scale;
+        n->fparams[ERG_ATTENTION_F_ROPE_FREQ_BASE] = freq_base;
+        n->fparams[ERG_ATTENTION_F_ROPE_FREQ_SCALE] = freq_scale;
+    }
+    return dst_of(n);
+}
+
 int32_t erg_gb_fill(erg_graph *g, int32_t a, float value) {
     erg_node *n = write_into(g, ERG_OP_FILL, 1, &a, 0, NULL);
     if (n)

@@ -48,6 +48,11 @@ int32_t erg_gb_rope_store(erg_graph *g, int32_t a, int32_t positions, int32_t fr
 /* q [D, nt, H], k [D, n_kv, Hkv], v [n_kv, Dv, Hkv] -> [Dv, H, nt]. */
 int32_t erg_gb_attention(erg_graph *g, int32_t q, int32_t k, int32_t v, float scale, bool causal,
                          int32_t n_past);
+/* The same with q rotated first as erg_gb_rope would rotate it (positions:
+ * one per token of q; freq_factors: -1 for none). */
+int32_t erg_gb_attention_rope(erg_graph *g, int32_t q, int32_t k, int32_t v, float scale,
+                              bool causal, int32_t n_past, int32_t positions, int32_t freq_factors,
+                              int n_dims, erg_rope_mode mode, float freq_base, float freq_scale);
 /* Sets every element of a (contiguous F32) to value; returns a view aliasing a. */
 int32_t erg_gb_fill(erg_graph *g, int32_t a, float value);
 

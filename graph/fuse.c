@@ -15,6 +15,17 @@ int32_t erg_fuse_sole_producer(const erg_fuse_ctx *c, int32_t t, erg_op op) {
     return tt->producer;
 }
 
+int32_t erg_fuse_swap12_permute(const erg_fuse_ctx *c, int32_t t) {
+    const erg_tensor *tt = &c->g->tensors[t];
+    if (tt->kind != ERG_TENSOR_VIEW || tt->producer < 0 || c->removed[tt->producer] ||
+        c->readers[t] != 1)
+        return -1;
+    const erg_node *p = &c->g->nodes[tt->producer];
+    bool swap12 = p->iparams[0] == 0 && p->iparams[1] == 2 && p->iparams[2] == 1 &&
+                  p->iparams[3] == 3;
+    return p->op == ERG_OP_PERMUTE && p->n_src == 1 && swap12 ? tt->producer : -1;
+}
+
 /* Whether the rules of n's op give exactly the result n has. */
 static bool result_matches(const erg_graph *g, const erg_node *n) {
     const erg_tensor *d = &g->tensors[n->dst];
@@ -110,8 +121,8 @@ erg_status erg_graph_fuse(erg_graph *g, erg_fuse_legal_fn legal, void *ctx, erg_
 
     /* Largest patterns first, so a smaller one does not take their nodes. */
     uint32_t (*const passes[])(erg_fuse_ctx *) = {
-        erg_fuse_attention, erg_fuse_rope_store,    erg_fuse_swiglu,
-        erg_fuse_matmul_add, erg_fuse_rms_norm_mul, erg_fuse_elementwise};
+        erg_fuse_attention,  erg_fuse_attention_rope, erg_fuse_rope_store,  erg_fuse_swiglu,
+        erg_fuse_matmul_add, erg_fuse_rms_norm_mul,   erg_fuse_elementwise};
     uint32_t fused = 0;
     for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++)
         fused += passes[p](&c);

@@ -6,18 +6,6 @@
  * interleaved, as the output projection reads them. */
 #include "graph/fuse_internal.h"
 
-/* The PERMUTE(o, 0, 2, 1, 3) node defining view t, read only by one node. */
-static int32_t swap12_permute(const erg_fuse_ctx *c, int32_t t) {
-    const erg_tensor *tt = &c->g->tensors[t];
-    if (tt->kind != ERG_TENSOR_VIEW || tt->producer < 0 || c->removed[tt->producer] ||
-        c->readers[t] != 1)
-        return -1;
-    const erg_node *p = &c->g->nodes[tt->producer];
-    bool swap12 = p->iparams[0] == 0 && p->iparams[1] == 2 && p->iparams[2] == 1 &&
-                  p->iparams[3] == 3;
-    return p->op == ERG_OP_PERMUTE && p->n_src == 1 && swap12 ? tt->producer : -1;
-}
-
 uint32_t erg_fuse_attention(erg_fuse_ctx *c) {
     erg_graph *g = c->g;
     uint32_t n_fused = 0;
@@ -26,7 +14,7 @@ uint32_t erg_fuse_attention(erg_fuse_ctx *c) {
         if (c->removed[i] || cont->op != ERG_OP_CPY || cont->n_src != 1 ||
             g->tensors[cont->dst].dtype != ERG_DT_F32)
             continue;
-        int32_t perm = swap12_permute(c, cont->src[0]);
+        int32_t perm = erg_fuse_swap12_permute(c, cont->src[0]);
         int32_t pv = perm < 0 ? -1 : erg_fuse_sole_producer(c, g->nodes[perm].src[0], ERG_OP_MATMUL);
         int32_t sm = pv < 0 ? -1 : erg_fuse_sole_producer(c, g->nodes[pv].src[1], ERG_OP_SOFTMAX);
         int32_t qk = sm < 0 ? -1 : erg_fuse_sole_producer(c, g->nodes[sm].src[0], ERG_OP_MATMUL);

@@ -21,6 +21,10 @@ typedef struct erg_fuse_ctx {
  * else -1. */
 int32_t erg_fuse_sole_producer(const erg_fuse_ctx *c, int32_t t, erg_op op);
 
+/* The PERMUTE(x, 0, 2, 1, 3) node defining view t, read only by one node;
+ * else -1. */
+int32_t erg_fuse_swap12_permute(const erg_fuse_ctx *c, int32_t t);
+
 /* Rewrites node `at` into op over src (params ip, fp; NULL: zeros), keeping
  * its result tensor, and removes the n_remove nodes of remove[]. Done only
  * where the op's rules give exactly the result node `at` has and the device
@@ -30,6 +34,7 @@ bool erg_fuse_rewrite(erg_fuse_ctx *c, int32_t at, erg_op op, int n_src, const i
 
 /* The passes, one per file (fuse_<name>.c); each returns the rewrites it made. */
 uint32_t erg_fuse_attention(erg_fuse_ctx *c);
+uint32_t erg_fuse_attention_rope(erg_fuse_ctx *c); /* after erg_fuse_attention */
 uint32_t erg_fuse_rope_store(erg_fuse_ctx *c);
 uint32_t erg_fuse_swiglu(erg_fuse_ctx *c);
 uint32_t erg_fuse_matmul_add(erg_fuse_ctx *c);

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define ERG_MAX_DIMS 4
-#define ERG_MAX_SRC 4
+#define ERG_MAX_SRC 5
 #define ERG_MAX_IPARAMS 8
 #define ERG_MAX_FPARAMS 4
 #define ERG_NAME_MAX 64
@@ -54,7 +54,7 @@
     X(MATMUL_SWIGLU, 3, "dst = silu(matmul(src0, src1)) * matmul(src2, src1)")                \
     X(MATMUL_QKV, 4, "matmul(src0, src1), (src2, src1), (src3, src1) one after another")      \
     X(ROPE_STORE, -1, "ROPE of src0 (positions src1, factors src3) written into src2")        \
-    X(ATTENTION, 3, "softmax(K.q * f[0], causal) . V per head; q, K, V = src0, src1, src2")   \
+    X(ATTENTION, -1, "softmax(K.q * f[0], causal) . V per head; q, K, V, [rope of q: pos, f]") \
     /* Debugging: the memory planner's poisoning of freed memory. */                          \
     X(FILL, 1, "every element of src0 (dst aliases it) = f[0]")
 
@@ -85,10 +85,17 @@ enum {
     /* MATMUL_QKV: no params; dst is F32 [(Nq + Nk + Nv) * M]: the products
      * with src0 [K, Nq], src2 [K, Nk] and src3 [K, Nv] of x [K, M], each
      * contiguous ([N, M]) and stored one after another (graph/fuse_qkv.c). */
-    /* ATTENTION: params as SOFTMAX (scale, causal, n_past) */
+    /* ATTENTION: params as SOFTMAX (scale, causal, n_past). With src3 (I32
+     * positions, one per query row) and optional src4 (freq factors), q is
+     * rotated as ROPE would before its scores (graph/fuse_attention_rope.c),
+     * with ROPE's params in the slots below. */
     ERG_ATTENTION_I_CAUSAL = 0,
     ERG_ATTENTION_I_N_PAST = 1,
+    ERG_ATTENTION_I_ROPE_N_DIMS = 2,
+    ERG_ATTENTION_I_ROPE_MODE = 3,
     ERG_ATTENTION_F_SCALE = 0,
+    ERG_ATTENTION_F_ROPE_FREQ_BASE = 1,
+    ERG_ATTENTION_F_ROPE_FREQ_SCALE = 2,
     /* FILL */
     ERG_FILL_F_VALUE = 0,
 };

@@ -56,21 +56,28 @@ static const char *matmul_rules(const erg_tensor *w, const erg_tensor *x, int64_
     return NULL;
 }
 
-/* ROPE's rules on x, positions and optional factors (NULL). */
-static const char *rope_rules(const erg_tensor *x, const erg_tensor *pos, const erg_tensor *f,
-                              const int32_t *iparams) {
-    if (!is_f32_rows(x))
-        return "src0 must be F32 with contiguous rows";
-    if (!is_i32_vector(pos, x->ne[2]))
-        return "positions must be I32 [ne2 of src0]";
-    int n_dims = iparams[ERG_ROPE_I_N_DIMS], mode = iparams[ERG_ROPE_I_MODE];
-    if (n_dims <= 0 || n_dims % 2 != 0 || n_dims > x->ne[0])
+/* The rules of a rotation of rows of ne0 elements, n_tok tokens: positions
+ * and optional factors (NULL), n_dims and mode. */
+static const char *rotation_rules(int64_t ne0, int64_t n_tok, const erg_tensor *pos,
+                                  const erg_tensor *f, int n_dims, int mode) {
+    if (!is_i32_vector(pos, n_tok))
+        return "positions must be I32, one per token";
+    if (n_dims <= 0 || n_dims % 2 != 0 || n_dims > ne0)
         return "rotated dims must be even, > 0 and <= ne0";
     if (mode != ERG_ROPE_NORMAL && mode != ERG_ROPE_NEOX)
         return "unknown rope mode";
     if (f && (f->dtype != ERG_DT_F32 || f->ne[0] < n_dims / 2 || !erg_tensor_is_contiguous(f)))
         return "freq factors must be F32 of n_dims/2 values";
     return NULL;
+}
+
+/* ROPE's rules on x, positions and optional factors (NULL). */
+static const char *rope_rules(const erg_tensor *x, const erg_tensor *pos, const erg_tensor *f,
+                              const int32_t *iparams) {
+    if (!is_f32_rows(x))
+        return "src0 must be F32 with contiguous rows";
+    return rotation_rules(x->ne[0], x->ne[2], pos, f, iparams[ERG_ROPE_I_N_DIMS],
+                          iparams[ERG_ROPE_I_MODE]);
 }
 
 /* ATTENTION's rules: q [D, nt, H] F32, K [D, n_kv, Hkv] and V [n_kv, Dv, Hkv]
@@ -208,7 +215,15 @@ erg_status erg_op_infer(const erg_graph *g, erg_op op, int n_src, const int32_t 
         return ERG_OK;
     }
     case ERG_OP_ATTENTION: {
+        if (n_src < 3)
+            return bad(g, op, n_src, src,
+                       "takes q, K, V and optional positions and factors to rotate q", diag);
         const char *why = attention_rules(a, b, &g->tensors[src[2]], ne);
+        if (!why && n_src > 3)
+            why = rotation_rules(a->ne[0], a->ne[1], &g->tensors[src[3]],
+                                 n_src > 4 ? &g->tensors[src[4]] : NULL,
+                                 iparams[ERG_ATTENTION_I_ROPE_N_DIMS],
+                                 iparams[ERG_ATTENTION_I_ROPE_MODE]);
         return why ? bad(g, op, n_src, src, why, diag) : ERG_OK;
     }
     case ERG_OP_FILL:

@@ -60,12 +60,12 @@ extern const erg_cpu_op erg_cpu_op_rope_store;
 extern const erg_cpu_op erg_cpu_op_attention;
 extern const erg_cpu_op erg_cpu_op_fill;
 
-/* ROPE's pieces (op_rope.c), shared with ROPE_STORE: the bytes of the cos/sin
- * table of every token, filling it into the node's scratch (this thread's
- * share; factors_src: the source holding the frequency factors, or -1), and
- * rotating one row of n values of token `token` with it (y may be x). */
+/* ROPE's pieces (op_rope.c), shared with ROPE_STORE and ATTENTION's rope of
+ * q: the bytes of the cos/sin table of every token, filling it into the
+ * start of the node's scratch (this thread's share), and rotating one row
+ * of n values of token `token` with it (y may be x). */
 size_t erg_cpu_rope_table_size(const erg_cpu_op_args *a);
-void erg_cpu_rope_table(const erg_cpu_op_args *a, int factors_src);
+void erg_cpu_rope_table(const erg_cpu_op_args *a);
 void erg_cpu_rope_row(const erg_cpu_op_args *a, int64_t n, float *y, const float *x,
                       int64_t token);
 

@@ -11,6 +11,10 @@
  * the F32-activation matmul kernels: scores = K block x q columns, output +=
  * V block (rows of V are features, contiguous over positions) x probability
  * columns.
+ *
+ * With positions (src3) and optional factors (src4), q is rotated as ROPE
+ * would rotate it, as each column is gathered: phase 0 fills ROPE's cos/sin
+ * table per query row (op_rope.c) at the start of the scratch.
  */
 #include "backends/cpu/cpu_ops.h"
 
@@ -29,7 +33,7 @@ typedef struct attn_geom {
     int64_t D, Dv, H, nt, n_kv, group; /* group: query heads per kv head */
     int64_t rows, heads;               /* a work item's query rows and heads */
     float scale;
-    bool causal;
+    bool causal, rope;
     int64_t n_past;
     erg_cpu_matmul_kernel kk, vk;
 } attn_geom;
@@ -66,6 +70,7 @@ static void geom(const erg_cpu_op_args *a, attn_geom *m) {
         m->heads /= 2;
     m->scale = n->fparams[ERG_ATTENTION_F_SCALE];
     m->causal = n->iparams[ERG_ATTENTION_I_CAUSAL] != 0;
+    m->rope = n->n_src > 3;
     m->n_past = n->iparams[ERG_ATTENTION_I_N_PAST];
     m->kk = a->k->matmul[m->k->dtype];
     m->vk = a->k->matmul[m->v->dtype];
@@ -86,10 +91,15 @@ static size_t thread_bytes(const attn_geom *m) {
     return erg_align_up(cols * sizeof(double) + floats * sizeof(float), 64);
 }
 
+/* The rope table's bytes before the threads' scratch. */
+static size_t table_bytes(const erg_cpu_op_args *a, const attn_geom *m) {
+    return m->rope ? erg_align_up(erg_cpu_rope_table_size(a), 64) : 0;
+}
+
 static attn_state thread_state(const erg_cpu_op_args *a, const attn_geom *m) {
     int64_t cols = m->rows * m->heads;
     attn_state st;
-    st.sum = (double *)((char *)a->work + (size_t)a->ith * thread_bytes(m));
+    st.sum = (double *)((char *)a->work + table_bytes(a, m) + (size_t)a->ith * thread_bytes(m));
     st.q = (float *)(st.sum + cols);
     st.s = st.q + m->D * cols;
     st.blk = st.s + BLOCK * cols;
@@ -102,7 +112,12 @@ static attn_state thread_state(const erg_cpu_op_args *a, const attn_geom *m) {
 static size_t work_size(const erg_cpu_op_args *a) {
     attn_geom m;
     geom(a, &m);
-    return (size_t)a->nth * thread_bytes(&m);
+    return table_bytes(a, &m) + (size_t)a->nth * thread_bytes(&m);
+}
+
+/* The table must be whole before any query is rotated. */
+static bool phase_barrier(const erg_cpu_op_args *a) {
+    return a->node->n_src > 3;
 }
 
 static bool supports(const erg_graph *g, const erg_node *n, const erg_cpu_kernels *k,
@@ -173,7 +188,10 @@ static void attend(const erg_cpu_op_args *a, const attn_geom *m, const attn_stat
     for (int64_t c = 0; c < cols; c++) {
         const char *q = m->qd + (i0 + c / m->heads) * (int64_t)m->q->nb[1] +
                         (h0 + c % m->heads) * (int64_t)m->q->nb[2];
-        memcpy(st->q + c * m->D, q, (size_t)m->D * sizeof(float));
+        if (m->rope)
+            erg_cpu_rope_row(a, m->D, st->q + c * m->D, (const float *)q, i0 + c / m->heads);
+        else
+            memcpy(st->q + c * m->D, q, (size_t)m->D * sizeof(float));
         st->mx[c] = -INFINITY;
         st->sum[c] = 0;
     }
@@ -190,9 +208,13 @@ static void attend(const erg_cpu_op_args *a, const attn_geom *m, const attn_stat
 }
 
 static void run(const erg_cpu_op_args *a, int phase) {
-    (void)phase;
     attn_geom m;
     geom(a, &m);
+    if (phase == 0) {
+        if (m.rope)
+            erg_cpu_rope_table(a);
+        return;
+    }
     attn_state st = thread_state(a, &m);
     int64_t per_tile = m.H / m.heads, total = n_items(&m);
     for (int64_t c; (c = atomic_fetch_add_explicit(a->chunk, 1, memory_order_relaxed)) < total;) {
@@ -201,4 +223,4 @@ static void run(const erg_cpu_op_args *a, int phase) {
     }
 }
 
-const erg_cpu_op erg_cpu_op_attention = {run, 1, work_size, NULL, supports};
+const erg_cpu_op erg_cpu_op_attention = {run, 2, work_size, phase_barrier, supports};

@@ -43,7 +43,7 @@ static void store_rows(const erg_cpu_op_args *a) {
 
 static void run(const erg_cpu_op_args *a, int phase) {
     if (phase == 0)
-        erg_cpu_rope_table(a, a->node->n_src > 3 ? 3 : -1);
+        erg_cpu_rope_table(a);
     else
         store_rows(a);
 }

@@ -137,6 +137,11 @@ static bool cl_supports_node(const erg_backend_device *dev, const erg_graph *g, 
             return false;
         }
     }
+    /* attention.cl keeps a q row in local memory */
+    if (n->op == ERG_OP_ATTENTION && g->tensors[n->src[0]].ne[0] > 512) {
+        erg_fail(why, ERG_UNSUPPORTED, "no OpenCL attention over heads of more than 512 dims");
+        return false;
+    }
     if (n->op == ERG_OP_ATTENTION)
         for (int i = 1; i < 3; i++) {
             erg_dtype dt = g->tensors[n->src[i]].dtype;

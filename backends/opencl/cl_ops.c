@@ -232,6 +232,18 @@ static erg_status setup_attention(const erg_cl_op_ctx *c, erg_cl_dispatch *d, er
     erg_cl_arg_float(&args, n->fparams[ERG_ATTENTION_F_SCALE]);
     erg_cl_arg_int(&args, n->iparams[ERG_ATTENTION_I_CAUSAL] != 0);
     erg_cl_arg_int(&args, n->iparams[ERG_ATTENTION_I_N_PAST]);
+    /* The rope of q (unread without it), as setup_rope hands it over. */
+    bool rope = n->n_src > 3, factors = n->n_src > 4;
+    int n_dims = rope ? n->iparams[ERG_ATTENTION_I_ROPE_N_DIMS] : 0;
+    double step = rope ? pow((double)n->fparams[ERG_ATTENTION_F_ROPE_FREQ_BASE], -2.0 / n_dims) : 1;
+    cl_float2 theta_scale = {{(float)step, (float)(step - (double)(float)step)}};
+    erg_cl_arg_tensor(&args, &c->src[rope ? 3 : 0]);
+    erg_cl_arg_tensor(&args, &c->src[factors ? 4 : 0]);
+    erg_cl_arg_int(&args, factors);
+    erg_cl_arg_int(&args, n_dims);
+    erg_cl_arg_int(&args, rope && n->iparams[ERG_ATTENTION_I_ROPE_MODE] == ERG_ROPE_NEOX);
+    erg_cl_arg(&args, sizeof theta_scale, &theta_scale);
+    erg_cl_arg_float(&args, n->fparams[ERG_ATTENTION_F_ROPE_FREQ_SCALE]);
     erg_cl_dispatch_2d(d, (size_t)H, (size_t)nt);
     return erg_cl_args_end(c, &args, diag);
 }

@@ -43,6 +43,10 @@ bool erg_pgraph_node_ok(const erg_graph *g, const erg_node *n, erg_diag *why) {
     erg_plugin_op_kind k;
     if (!op_kind(n->op, &k))
         return erg_fail(why, ERG_UNSUPPORTED, "%s has no plugin op", erg_op_name(n->op)), false;
+    if ((size_t)n->n_src > sizeof ((erg_plugin_op *)0)->src / sizeof(uint32_t))
+        return erg_fail(why, ERG_UNSUPPORTED, "%s with %d sources has no plugin op",
+                        erg_op_name(n->op), n->n_src),
+               false;
     const erg_tensor *d = erg_graph_ctensor(g, n->dst);
     if (d->kind == ERG_TENSOR_VIEW)
         return erg_fail(why, ERG_UNSUPPORTED, "writes into a view (%s)", d->name), false;

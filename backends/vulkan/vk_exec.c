@@ -256,14 +256,14 @@ static erg_status record_node(erg_backend_exec *e, const erg_graph *g, size_t i,
     const erg_vk_op *op = erg_vk_op_for(n->op);
     if (!op)
         return erg_fail(diag, ERG_UNSUPPORTED, "no Vulkan kernel for %s", erg_op_name(n->op));
-    /* Bindings 0-2 and 4: the sources; 3: the result. An unused binding
+    /* Bindings 0-2, 4 and 5: the sources; 3: the result. An unused binding
      * repeats the result's, so every descriptor is valid. */
     int32_t ids[ERG_VK_BINDINGS];
     erg_vk_bound_tensors(n, ids);
     vk_span spans[ERG_VK_BINDINGS];
     VkDescriptorBufferInfo infos[ERG_VK_BINDINGS];
     erg_vk_lower_in in = {.g = g, .n = n, .caps = &dev->caps};
-    static const int result_first[ERG_VK_BINDINGS] = {3, 0, 1, 2, 4};
+    static const int result_first[ERG_VK_BINDINGS] = {3, 0, 1, 2, 4, 5};
     for (int k = 0; k < ERG_VK_BINDINGS; k++) {
         int b = result_first[k];
         if (ids[b] < 0) {

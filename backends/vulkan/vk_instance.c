@@ -1,5 +1,7 @@
 #include "backends/vulkan/vk_instance.h"
 
+#include "backends/vulkan/vk_ops.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +152,11 @@ erg_status erg_vk_physical_devices(erg_vk_instance *vi, VkPhysicalDevice *out, u
         VkPhysicalDeviceProperties p;
         vi->vk.vkGetPhysicalDeviceProperties(all[i], &p);
         uint32_t fam, ts;
+        /* Every kernel's descriptor set has ERG_VK_BINDINGS storage buffers. */
+        bool bindings = p.limits.maxPerStageDescriptorStorageBuffers >= ERG_VK_BINDINGS &&
+                        p.limits.maxDescriptorSetStorageBuffers >= ERG_VK_BINDINGS;
         const char *why = p.apiVersion < VK_API_VERSION_1_1 ? "Vulkan 1.0 only"
+                          : !bindings ? "fewer storage buffers per shader than erg binds"
                           : !compute_family(vi, all[i], &fam, &ts) ? "no compute queue"
                                                                      : NULL;
         if (why) {

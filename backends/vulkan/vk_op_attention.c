@@ -8,12 +8,14 @@
  * group and then consecutive tokens, so that they share every K and V load
  * (the loads are most of its time on a CPU implementation: lavapipe prefill
  * 5x faster at 16 rows than at 1); a GPU decodes with one row per
- * workgroup instead, for parallelism.
+ * workgroup instead, for parallelism. With positions (src3, binding 4) it
+ * rotates q as ROPE would while loading it; factors (src4) are at binding 5.
  */
 #include "backends/vulkan/vk_ops.h"
 
 #include "shaders/vulkan/push.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #define MAX_HEAD_DIM 256 /* q, K and the output of a row live in registers */
@@ -70,9 +72,22 @@ static void lower(const erg_vk_lower_in *in, erg_vk_dispatch *d) {
         .causal = n->iparams[ERG_ATTENTION_I_CAUSAL] != 0,
         .n_past = u32(n->iparams[ERG_ATTENTION_I_N_PAST]),
         .scale = n->fparams[ERG_ATTENTION_F_SCALE]};
+    bool rope = n->n_src > 3;
+    if (rope) { /* as lower_rope does */
+        double step = pow((double)n->fparams[ERG_ATTENTION_F_ROPE_FREQ_BASE],
+                          -2.0 / n->iparams[ERG_ATTENTION_I_ROPE_N_DIMS]);
+        p.off_p = in->off[4];
+        p.off_f = in->off[5];
+        p.n_dims = u32(n->iparams[ERG_ATTENTION_I_ROPE_N_DIMS]);
+        p.mode = u32(n->iparams[ERG_ATTENTION_I_ROPE_MODE]);
+        p.has_factors = n->n_src > 4;
+        p.step_hi = (float)step;
+        p.step_lo = (float)(step - p.step_hi);
+        p.freq_scale = n->fparams[ERG_ATTENTION_F_ROPE_FREQ_SCALE];
+    }
     uint32_t rows = p.group * p.nt, br = rows_per_group(caps, rows, p.nt);
     uint32_t wg = caps->subgroup_size < MAX_WG ? caps->subgroup_size : MAX_WG;
-    snprintf(d->shader, sizeof d->shader, "attention");
+    snprintf(d->shader, sizeof d->shader, rope && caps->float64 ? "attention_f64" : "attention");
     d->spec[0] = wg;
     d->spec[1] = br;
     d->spec[2] = (p.D / 4 + wg - 1) / wg;

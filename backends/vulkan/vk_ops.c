@@ -204,6 +204,7 @@ void erg_vk_bound_tensors(const erg_node *n, int32_t ids[ERG_VK_BINDINGS]) {
         ids[b] = b < n->n_src ? n->src[b] : -1;
     ids[3] = n->dst;
     ids[4] = n->n_src > 3 ? n->src[3] : -1;
+    ids[5] = n->n_src > 4 ? n->src[4] : -1;
     if (n->op == ERG_OP_ROPE_STORE) {
         ids[2] = ids[4];
         ids[4] = -1;

@@ -16,7 +16,7 @@
 #define ERG_VK_PUSH_MAX 128
 #define ERG_VK_MAX_SPEC 5
 #define ERG_VK_MAX_GROUPS_X 65535u
-#define ERG_VK_BINDINGS 5
+#define ERG_VK_BINDINGS 6
 
 /* One kernel launch. */
 typedef struct erg_vk_dispatch {

@@ -16,13 +16,16 @@
  * group), which bounds neither D nor Dv; it is divided by l at the end.
  *
  * q: F32 rows (any strides between them); K, V: F16 or F32 rows (k_f16,
- * v_f16); dims = (D, Dv, n_kv, H / Hkv).
+ * v_f16); dims = (D, Dv, n_kv, H / Hkv). The group first copies its q row
+ * into local memory (at most AT_MAX_D elements), rotated as ROPE rotates it
+ * where n_dims > 0 (positions pos, factors ff where has_factors: rope.cl).
  */
 
 /* Keys a work-item scores per block, and the block: the group reductions
  * are paid once per block. */
 #define AT_KEYS 4
 #define AT_BLOCK (AT_KEYS * LWS)
+#define AT_MAX_D 512
 
 /* Element i of an F16 or F32 row. */
 float load_elem(__global const uchar *row, int f16, long i) {
@@ -36,7 +39,7 @@ float8 load_elem8(__global const uchar *row, int f16, long i) {
 }
 
 /* K row kr (D elements) . q. */
-float attention_score(__global const uchar *kr, int k_f16, __global const float *q, long D) {
+float attention_score(__global const uchar *kr, int k_f16, __local const float *q, long D) {
     float8 acc = 0.0f;
     long d = 0;
     for (; d + 8 <= D; d += 8)
@@ -59,15 +62,37 @@ float attention_mix(__global const uchar *vr, int v_f16, __local const float *p,
     return s;
 }
 
+/* Element d of q row qr (D elements), rotated where n_dims > 0. */
+float q_elem(__global const float *qr, int d, int p, int n_dims, int neox, float2 theta_scale,
+             float freq_scale, __global const float *ff, int has_factors) {
+    if (d >= n_dims)
+        return qr[d];
+    int half_ = n_dims / 2;
+    int j = neox ? d % half_ : d / 2;
+    int first = neox ? d < half_ : (d & 1) == 0;
+    int other = neox ? (first ? d + half_ : d - half_) : d ^ 1;
+    float2 cs = rope_cos_sin(p, freq_scale, theta_scale, j, has_factors ? ff[j] : 0.0f);
+    float x = qr[d], y = qr[other];
+    return first ? x * cs.x - y * cs.y : y * cs.y + x * cs.x;
+}
+
 KERNEL void k_attention(__global const uchar *q, ulong q_off, long4 q_nb, __global const uchar *k,
                         ulong k_off, long4 k_nb, int k_f16, __global const uchar *v, ulong v_off,
                         long4 v_nb, int v_f16, __global uchar *y, ulong y_off, long4 y_nb,
-                        long4 dims, float scale, int causal, int n_past) {
-    __local float scratch[LWS], p[AT_BLOCK];
+                        long4 dims, float scale, int causal, int n_past,
+                        __global const uchar *pos, ulong pos_off, __global const uchar *ff,
+                        ulong ff_off, int has_factors, int n_dims, int neox, float2 theta_scale,
+                        float freq_scale) {
+    __local float scratch[LWS], p[AT_BLOCK], qr[AT_MAX_D];
     int lid = (int)get_local_id(0);
     long h = get_group_id(0), i = get_global_id(1), hk = h / dims.s3;
     long D = dims.s0, Dv = dims.s1, n_kv = dims.s2, v_size = v_f16 ? 2 : 4;
-    __global const float *qr = (__global const float *)row_at(q + q_off, q_nb, i, h, 0);
+    __global const float *qg = (__global const float *)row_at(q + q_off, q_nb, i, h, 0);
+    int qp = n_dims > 0 ? ((__global const int *)(pos + pos_off))[i] : 0;
+    for (int d = lid; d < D; d += LWS)
+        qr[d] = q_elem(qg, d, qp, n_dims, neox, theta_scale, freq_scale,
+                       (__global const float *)(ff + ff_off), has_factors);
+    barrier(CLK_LOCAL_MEM_FENCE);
     __global const uchar *kh = k + k_off + hk * k_nb.s2;
     __global const uchar *vh = v + v_off + hk * v_nb.s2;
     __global float *yr = (__global float *)row_at_w(y + y_off, y_nb, h, i, 0);

@@ -82,8 +82,21 @@ float ff_reduce_2pi(float2 theta) {
     return r.x + r.y;
 }
 
-/* theta_scale: base^(-2/n_dims) as a float-float pair, made on the host in
- * double. has_factors: ff holds n_dims/2 F32 factors. */
+/* (cos, sin) of pair j's angle p * freq_scale * theta_scale^j / factor
+ * (factor 0: none). theta_scale: base^(-2/n_dims) as a float-float pair,
+ * made on the host in double. Shared with attention.cl's rotation of q. */
+float2 rope_cos_sin(int p, float freq_scale, float2 theta_scale, int j, float factor) {
+    /* p * freq_scale, exactly */
+    float pf = (float)p * freq_scale;
+    float2 start = (float2)(pf, fma((float)p, freq_scale, -pf));
+    float2 theta = ff_mul(start, ff_pow(theta_scale, j));
+    if (factor != 0.0f)
+        theta = ff_div_f(theta, factor);
+    float a = ff_reduce_2pi(theta);
+    return (float2)(cos(a), sin(a));
+}
+
+/* has_factors: ff holds n_dims/2 F32 factors. */
 KERNEL void k_rope(__global const uchar *x, ulong x_off, long4 x_nb, __global const uchar *pos,
                    ulong pos_off, long pos_nb0, __global const uchar *ff, ulong ff_off,
                    int has_factors, __global uchar *y, ulong y_off, long4 y_nb, long4 ne,
@@ -93,16 +106,11 @@ KERNEL void k_rope(__global const uchar *x, ulong x_off, long4 x_nb, __global co
     __global uchar *yr = row_at_w(y + y_off, y_nb, i.s1, i.s2, i.s3);
     long ys = y_nb.s0;
     int p = *(__global const int *)(pos + pos_off + i.s2 * pos_nb0);
-    /* p * freq_scale, exactly */
-    float pf = (float)p * freq_scale;
-    float2 start = (float2)(pf, fma((float)p, freq_scale, -pf));
     int half_ = n_dims / 2;
     for (int j = get_local_id(0); j < half_; j += LWS) {
-        float2 theta = ff_mul(start, ff_pow(theta_scale, j));
-        if (has_factors)
-            theta = ff_div_f(theta, ((__global const float *)(ff + ff_off))[j]);
-        float a = ff_reduce_2pi(theta);
-        float c = cos(a), s = sin(a);
+        float factor = has_factors ? ((__global const float *)(ff + ff_off))[j] : 0.0f;
+        float2 cs = rope_cos_sin(p, freq_scale, theta_scale, j, factor);
+        float c = cs.x, s = cs.y;
         int i0 = neox ? j : 2 * j, i1 = neox ? j + half_ : 2 * j + 1;
         float x0 = xr[i0], x1 = xr[i1];
         store_as(yr + i0 * ys, x0 * c - x1 * s, y_type);

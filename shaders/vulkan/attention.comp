@@ -16,12 +16,14 @@
 // WG is the device's subgroup size, so most devices run no barrier at all.
 // Specialisation constants: 0 WG, 1 BR (rows), 2 NC = ceil(D / 4 / WG),
 // 3 NCV = ceil(Dv / 4 / WG), 4 KV_F16 (bit 0: K is F16, bit 1: V is F16;
-// else F32).
+// else F32). With p.n_dims > 0 each q element is rotated as ROPE rotates it
+// as it is loaded, reading its pair's other element itself (rope.glsl).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #include "common.glsl"
+#include "rope.glsl"
 
 layout(constant_id = 0) const uint WG = 32;
 layout(constant_id = 1) const uint BR = 1;
@@ -56,6 +58,23 @@ vec4 v4(uint b, uint n) {
         if (c < n)
             v[c] = V_F16 ? src2_f16(b + 2u * c) : src2_f32(b + 4u * c);
     return v;
+}
+
+// q element i of the row at byte qb of token tok, rotated where n_dims > 0.
+float q_elem(uint qb, uint tok, uint i) {
+    float x = src0_f32(qb + 4u * i);
+    if (i >= p.n_dims)
+        return x;
+    uint half_ = p.n_dims / 2u;
+    bool neox = p.mode == MODE_NEOX;
+    uint j = neox ? i % half_ : i / 2u;
+    bool first = neox ? i < half_ : (i & 1u) == 0u;
+    uint other = neox ? (first ? i + half_ : i - half_) : i ^ 1u;
+    float y = src0_f32(qb + 4u * other);
+    float factor = p.has_factors != 0u ? src4_f32(p.off_f + j * 4u) : 1.0;
+    vec2 cs = rope_cos_sin(src3_i32(p.off_p + tok * 4u), p.freq_scale, p.step_hi, p.step_lo, j,
+                           factor);
+    return first ? x * cs.x - y * cs.y : y * cs.y + x * cs.x;
 }
 
 // The workgroup's sums of each row's partial scores.
@@ -95,10 +114,17 @@ void main() {
         limit[r] = p.causal != 0u ? min(p.n_kv, p.n_past + rho / G + 1u) : p.n_kv;
         uint qb = p.off_q + (rho / G) * p.nb_q1 + (hk * G + rho % G) * p.nb_q2;
         [[unroll]] for (uint i = 0u; i < NC; i++) {
-            uint b = qb + 16u * (t + i * WG);
-            q[r * NC + i] = t + i * WG < D4 ? p.scale * vec4(src0_f32(b), src0_f32(b + 4u),
-                                                             src0_f32(b + 8u), src0_f32(b + 12u))
-                                            : vec4(0.0);
+            uint c = t + i * WG, b = qb + 16u * c;
+            if (c >= D4)
+                q[r * NC + i] = vec4(0.0);
+            else if (p.n_dims == 0u)
+                q[r * NC + i] = p.scale * vec4(src0_f32(b), src0_f32(b + 4u), src0_f32(b + 8u),
+                                               src0_f32(b + 12u));
+            else
+                q[r * NC + i] = p.scale * vec4(q_elem(qb, rho / G, 4u * c),
+                                               q_elem(qb, rho / G, 4u * c + 1u),
+                                               q_elem(qb, rho / G, 4u * c + 2u),
+                                               q_elem(qb, rho / G, 4u * c + 3u));
         }
     }
     uint kv_end = limit[BR - 1u];

@@ -1,5 +1,5 @@
-// common.glsl: what every erg compute shader shares: the five bindings
-// (sources 0-2, the result, and source 3, as 32-bit words), the push-constant structs,
+// common.glsl: what every erg compute shader shares: the six bindings
+// (sources 0-2, the result, and sources 3 and 4, as 32-bit words), the push-constant structs,
 // byte-addressed reads and F32/F16/BF16 stores that need no 8/16-bit storage
 // feature, and the linear workgroup index over a 2D grid. (Weights are read
 // through dequant.glsl.)
@@ -12,6 +12,7 @@ layout(std430, set = 0, binding = 1) readonly buffer Src1 { uint src1[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Src2 { uint src2[]; };
 layout(std430, set = 0, binding = 3) buffer Dst { uint dst[]; };
 layout(std430, set = 0, binding = 4) readonly buffer Src3 { uint src3[]; };
+layout(std430, set = 0, binding = 5) readonly buffer Src4 { uint src4[]; };
 
 uint group_index() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }
 
@@ -19,6 +20,8 @@ float src0_f32(uint byte_off) { return uintBitsToFloat(src0[byte_off >> 2]); }
 float src1_f32(uint byte_off) { return uintBitsToFloat(src1[byte_off >> 2]); }
 float src2_f32(uint byte_off) { return uintBitsToFloat(src2[byte_off >> 2]); }
 int src1_i32(uint byte_off) { return int(src1[byte_off >> 2]); }
+int src3_i32(uint byte_off) { return int(src3[byte_off >> 2]); }
+float src4_f32(uint byte_off) { return uintBitsToFloat(src4[byte_off >> 2]); }
 // F16 at an even byte: unpackHalf2x16 reads the low half of the shifted word.
 float src1_f16(uint b) { return unpackHalf2x16(src1[b >> 2] >> ((b & 2u) * 8u)).x; }
 float src2_f16(uint b) { return unpackHalf2x16(src2[b >> 2] >> ((b & 2u) * 8u)).x; }

@@ -103,13 +103,17 @@ struct erg_vk_push_matmul {
 /* ATTENTION: q [D, nt, H] (src0, F32), K [D, n_kv, H / group] (src1) and
  * V [n_kv, Dv, H / group] (src2, transposed), K and V F32 or F16 by the
  * shader's constant; dst [Dv, H, nt] F32. Head h reads KV head h / group;
- * with causal set, position j is masked for token i when j > n_past + i. */
+ * with causal set, position j is masked for token i when j > n_past + i.
+ * n_dims > 0: q is rotated first as ROPE does (positions at binding 4,
+ * factors at binding 5 where has_factors), the rest as erg_vk_push_rope. */
 struct erg_vk_push_attention {
     ERG_U32 off_q, off_k, off_v, off_d;
     ERG_U32 D, Dv, nt, H, n_kv, group;
     ERG_U32 nb_q1, nb_q2, nb_k1, nb_k2, nb_v1, nb_v2, nb_d1, nb_d2;
     ERG_U32 causal, n_past;
     ERG_F32 scale;
+    ERG_U32 off_p, off_f, n_dims, mode, has_factors;
+    ERG_F32 step_hi, step_lo, freq_scale;
 };
 
 #endif

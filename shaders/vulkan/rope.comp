@@ -1,38 +1,18 @@
 #version 450
 // ROPE: one invocation per rotated pair (and per copied element past
-// n_dims). Angles need more than float precision at large positions, so
-// where the device has 64-bit floats (USE_FP64) theta is formed and reduced
-// modulo 2 pi in double before the float sin/cos. ROPE_STORE writes the
+// n_dims), its angle from rope.glsl. ROPE_STORE writes the
 // result converted to its destination's type (a KV-cache view) in the same
 // pass.
 // Specialisation constant: 0 DT, the result's type (DT_* of common.glsl).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "rope.glsl"
 
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint DT = DT_F32;
 layout(push_constant) uniform PC { erg_vk_push_rope p; };
 
 const uint DT_BYTES = DT == DT_F32 ? 4u : 2u;
-
-#ifdef USE_FP64
-#define real double
-#else
-#define real float
-#endif
-
-const uint MODE_NEOX = 2u;
-
-real pow_int(real b, uint e) {
-    real r = real(1.0);
-    while (e != 0u) {
-        if ((e & 1u) != 0u)
-            r *= b;
-        b *= b;
-        e >>= 1;
-    }
-    return r;
-}
 
 void main() {
     uint half_ = p.n_dims / 2u;
@@ -50,13 +30,10 @@ void main() {
         return;
     }
     uint j = k;
-    real step_ = real(p.step_hi) + real(p.step_lo);
-    real theta = real(src1_i32(p.off_p + i2 * 4u)) * real(p.freq_scale) * pow_int(step_, j);
-    if (p.has_factors != 0u)
-        theta /= real(src2_f32(p.off_f + j * 4u));
-    const real TWO_PI = real(6.283185307179586476925286766559);
-    theta -= TWO_PI * floor(theta / TWO_PI);
-    float c = cos(float(theta)), s = sin(float(theta));
+    float factor = p.has_factors != 0u ? src2_f32(p.off_f + j * 4u) : 1.0;
+    vec2 cs = rope_cos_sin(src1_i32(p.off_p + i2 * 4u), p.freq_scale, p.step_hi, p.step_lo, j,
+                           factor);
+    float c = cs.x, s = cs.y;
     uint p0 = p.mode == MODE_NEOX ? j : 2u * j;
     uint p1 = p.mode == MODE_NEOX ? j + half_ : 2u * j + 1u;
     float x0 = src0_f32(a + p0 * 4u), x1 = src0_f32(a + p1 * 4u);

@@ -359,6 +359,17 @@ static double rope_elem(const conf_case *c, int32_t x, int32_t ff, const int32_t
     return i == i0 ? a * cos(theta) - b * sin(theta) : a * sin(theta) + b * cos(theta);
 }
 
+/* Frequency factors 1 + 0.37 j for n_dims rotated dims (up to 256). */
+static int32_t factors_leaf(conf_case *c, int n_dims) {
+    int64_t fne = n_dims / 2;
+    int32_t ff = case_leaf(c, ERG_DT_F32, 1, &fne, 1.0);
+    float fv[128];
+    for (int64_t j = 0; j < fne; j++)
+        fv[j] = 1.0f + (float)j * 0.37f;
+    case_leaf_set(c, ff, fv);
+    return ff;
+}
+
 /* ROPE of k [hd, heads, nt] stored into a KV cache [hd, n_ctx, heads] of
  * dtype dt at positions n_past.. (model/build_llama.c's layout): the whole
  * cache is checked, the rest of it unchanged. */
@@ -379,15 +390,7 @@ static void rope_store_case(conf_target *t, conf_stats *st, erg_dtype dt, rope_s
     for (int64_t i = 0; i < s.nt; i++)
         pos_v[i] = (int32_t)((s.n_past + i) * 131 % 5000);
     int32_t pos = case_leaf_i32(&c, pos_v, s.nt);
-    int32_t ff = -1;
-    if (factors) {
-        int64_t fne = s.n_dims / 2;
-        ff = case_leaf(&c, ERG_DT_F32, 1, &fne, 1.0);
-        float fv[64];
-        for (int64_t j = 0; j < fne; j++)
-            fv[j] = 1.0f + (float)j * 0.37f;
-        case_leaf_set(&c, ff, fv);
-    }
+    int32_t ff = factors ? factors_leaf(&c, s.n_dims) : -1;
     size_t es = erg_dtype_get((int)dt)->type_size, krow = (size_t)s.hd * es;
     int64_t dst_ne[3] = {s.hd, s.n_kv_heads, s.nt};
     size_t dst_nb[3] = {es, (size_t)n_ctx * krow, krow};
@@ -448,30 +451,33 @@ typedef struct attn_shape {
 } attn_shape;
 
 /*
- * One query row's reference. The scores are float dots, each within
- * Delta = scale * FLOAT_DOT * sum |K q| (+ FLOAT_DOT for the exp and the
- * scaling); softmax then moves each p_j by at most a factor e^(+-2 Delta), so
- * the output is off by at most (e^(2 Delta) - 1 + FLOAT_DOT) * sum p_j |V_j|,
- * the last term the float sums. That sum also normalises the error.
+ * One query row's reference, its q (qv) given with the error each element
+ * may carry (qerr: the rotation's, or 0). The scores are float dots, each
+ * within Delta = scale * (FLOAT_DOT * sum |K q| + sum |K| qerr) (+ FLOAT_DOT
+ * for the exp and the scaling); softmax then moves each p_j by at most a
+ * factor e^(+-2 Delta), so the output is off by at most
+ * (e^(2 Delta) - 1 + FLOAT_DOT) * sum p_j |V_j|, the last term the float
+ * sums. That sum also normalises the error.
  */
-static void attention_row(const conf_case *c, int32_t q, int32_t k, int32_t v, attn_shape s,
-                          double scale, int64_t i, int64_t h, double *sc, double *ref,
-                          double *bound, double *rss) {
+static void attention_row(const conf_case *c, const double *qv, const double *qerr, int32_t k,
+                          int32_t v, attn_shape s, double scale, int64_t i, int64_t h, double *sc,
+                          double *ref, double *bound, double *rss) {
     int64_t hk = h / (s.H / s.Hkv);
     int64_t valid = s.causal ? s.n_past + i + 1 : s.n_kv;
     if (valid > s.n_kv)
         valid = s.n_kv;
     double mx = -INFINITY, delta = 0, sum = 0;
     for (int64_t j = 0; j < valid; j++) {
-        double dot = 0, abs_sum = 0;
+        double dot = 0, abs_sum = 0, q_err = 0;
         for (int64_t d = 0; d < s.D; d++) {
-            double p = case_get(c, k, d, j, hk, 0) * case_get(c, q, d, i, h, 0);
+            double kd = case_get(c, k, d, j, hk, 0), p = kd * qv[d];
             dot += p;
             abs_sum += fabs(p);
+            q_err += fabs(kd) * qerr[d];
         }
         sc[j] = dot * scale;
         mx = fmax(mx, sc[j]);
-        delta = fmax(delta, scale * FLOAT_DOT * abs_sum + FLOAT_DOT);
+        delta = fmax(delta, scale * (FLOAT_DOT * abs_sum + q_err) + FLOAT_DOT);
     }
     for (int64_t j = 0; j < valid; j++)
         sum += (sc[j] = exp(sc[j] - mx));
@@ -488,45 +494,78 @@ static void attention_row(const conf_case *c, int32_t q, int32_t k, int32_t v, a
     }
 }
 
+/* ATTENTION's rope of q, where a case has one. */
+typedef struct attn_rope {
+    int n_dims;           /* 0: none */
+    erg_rope_mode mode;
+    bool factors;
+} attn_rope;
+
 /* q [D, H, nt] (a projection's rows) read as [D, nt, H] through a permute,
- * K and V views of caches longer than n_kv (model/build_llama.c's layout). */
+ * K and V views of caches longer than n_kv (model/build_llama.c's layout);
+ * with rope.n_dims, q rotated at positions (n_past + i) * 131 % 5000. */
 static void attention_case(conf_target *t, conf_stats *st, erg_dtype dt, attn_shape s,
-                           uint64_t seed) {
+                           attn_rope rope, uint64_t seed) {
     conf_case c;
     case_init(&c, seed,
-              "ATTENTION %s D=%lld Dv=%lld heads %lld/%lld tokens=%lld n_kv=%lld %s n_past=%d",
+              "ATTENTION %s D=%lld Dv=%lld heads %lld/%lld tokens=%lld n_kv=%lld %s n_past=%d%s%s%s",
               erg_dtype_name(dt), (long long)s.D, (long long)s.Dv, (long long)s.H,
               (long long)s.Hkv, (long long)s.nt, (long long)s.n_kv,
-              s.causal ? "causal" : "full", s.n_past);
+              s.causal ? "causal" : "full", s.n_past, !rope.n_dims ? ""
+              : rope.mode == ERG_ROPE_NEOX ? " rope neox" : " rope normal",
+              rope.n_dims && rope.n_dims < s.D ? " partial" : "", rope.factors ? " factors" : "");
     int64_t n_ctx = s.n_kv + 5;
     size_t es = erg_dtype_get((int)dt)->type_size;
     int64_t kc_ne[3] = {s.D, n_ctx, s.Hkv}, vc_ne[2] = {n_ctx, s.Dv * s.Hkv};
     int64_t q_ne[3] = {s.D, s.H, s.nt};
     int32_t kc = case_leaf(&c, dt, 3, kc_ne, 1.0);
     int32_t vc = case_leaf(&c, dt, 2, vc_ne, 1.0);
-    int32_t q = erg_gb_permute(&c.g, case_leaf(&c, ERG_DT_F32, 3, q_ne, 1.0), 0, 2, 1, 3);
+    int32_t q_rows = case_leaf(&c, ERG_DT_F32, 3, q_ne, 1.0);
+    int32_t q = erg_gb_permute(&c.g, q_rows, 0, 2, 1, 3);
     int64_t k_ne[3] = {s.D, s.n_kv, s.Hkv}, v_ne[3] = {s.n_kv, s.Dv, s.Hkv};
     size_t k_nb[3] = {es, (size_t)s.D * es, (size_t)(n_ctx * s.D) * es};
     size_t v_nb[3] = {es, (size_t)n_ctx * es, (size_t)(n_ctx * s.Dv) * es};
     int32_t k = erg_gb_view(&c.g, kc, -1, 3, k_ne, k_nb, 0);
     int32_t v = erg_gb_view(&c.g, vc, -1, 3, v_ne, v_nb, 0);
     double scale = 1.0 / sqrt((double)s.D);
-    int32_t y = erg_gb_attention(&c.g, q, k, v, (float)scale, s.causal, s.n_past);
+    int32_t pos_v[256], ff = -1;
+    for (int64_t i = 0; i < s.nt; i++)
+        pos_v[i] = (int32_t)((s.n_past + i) * 131 % 5000);
+    const double base = 10000.0;
+    int32_t y;
+    if (rope.n_dims) {
+        int32_t pos = case_leaf_i32(&c, pos_v, s.nt);
+        if (rope.factors)
+            ff = factors_leaf(&c, rope.n_dims);
+        y = erg_gb_attention_rope(&c.g, q, k, v, (float)scale, s.causal, s.n_past, pos, ff,
+                                  rope.n_dims, rope.mode, (float)base, 1.0f);
+    } else {
+        y = erg_gb_attention(&c.g, q, k, v, (float)scale, s.causal, s.n_past);
+    }
     ref_set r;
     double *sc = malloc((size_t)s.n_kv * sizeof *sc);
-    if (!sc || !ref_alloc(&c, y, &r, st)) {
+    double *qv = malloc((size_t)s.D * 2 * sizeof *qv);
+    if (!sc || !qv || !ref_alloc(&c, y, &r, st)) {
         free(sc);
+        free(qv);
         case_free(&c);
         return;
     }
     for (int64_t i = 0; i < s.nt; i++)
         for (int64_t h = 0; h < s.H; h++) {
+            for (int64_t d = 0; d < s.D; d++) {
+                qv[s.D + d] = 0;
+                qv[d] = rope.n_dims ? rope_elem(&c, q_rows, ff, pos_v, h, i, d, rope.n_dims,
+                                                rope.mode, base, 1.0, &qv[s.D + d])
+                                    : case_get(&c, q_rows, d, h, i, 0);
+            }
             int64_t at = s.Dv * (h + s.H * i);
-            attention_row(&c, q, k, v, s, (float)scale, i, h, sc, r.ref + at, r.bound + at,
-                          r.rss + at);
+            attention_row(&c, qv, qv + s.D, k, v, s, (float)scale, i, h, sc, r.ref + at,
+                          r.bound + at, r.rss + at);
         }
     tally(st, case_check_dot(&c, t, false, y, r.ref, r.bound, r.rss, TOL_FLOAT));
     free(sc);
+    free(qv);
     ref_free(&r);
     case_free(&c);
 }
@@ -543,10 +582,27 @@ static void attention_cases(conf_target *t, conf_stats *st) {
         {40, 40, 2, 1, 3, 300, 0, false},
     };
     static const erg_dtype types[] = {ERG_DT_F16, ERG_DT_F32};
+    static const attn_rope no_rope = {0, ERG_ROPE_NORMAL, false};
     uint64_t seed = 1600;
     for (size_t d = 0; d < 2; d++)
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-            attention_case(t, st, types[d], shapes[i], seed++);
+            attention_case(t, st, types[d], shapes[i], no_rope, seed++);
+    /* With the rope of q (graph/fuse_attention_rope.c): both modes, partial
+     * rotation, factors, decode and prefill, grouped heads. */
+    static const struct {
+        attn_shape s;
+        attn_rope rope;
+    } roped[] = {
+        {{128, 128, 4, 2, 1, 300, 299, true}, {128, ERG_ROPE_NEOX, false}},
+        {{64, 64, 4, 1, 5, 37, 32, true}, {64, ERG_ROPE_NORMAL, false}},
+        {{64, 64, 4, 2, 7, 7, 0, true}, {32, ERG_ROPE_NEOX, true}},
+        {{128, 128, 2, 1, 33, 300, 267, true}, {64, ERG_ROPE_NORMAL, true}},
+        {{40, 40, 2, 2, 140, 145, 5, true}, {40, ERG_ROPE_NEOX, false}},
+        {{64, 40, 4, 2, 5, 37, 0, false}, {64, ERG_ROPE_NEOX, true}},
+    };
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < sizeof roped / sizeof roped[0]; i++)
+            attention_case(t, st, types[d], roped[i].s, roped[i].rope, seed++);
 }
 
 /* ---- FILL --------------------------------------------------------------------------------- */

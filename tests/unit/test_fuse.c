@@ -258,9 +258,76 @@ static void check_rope_store(void) {
     erg_graph_free(&g);
 }
 
+/* q's rope moves into ATTENTION: rows [64, H=4, nt=3] taken from a wider
+ * flat projection at an offset (as MATMUL_QKV's views are), rotated,
+ * permuted to [64, 3, 4] and attended to. */
+static void check_attention_rope(void) {
+    erg_graph g;
+    erg_graph_init(&g, NULL);
+    int64_t flat_ne = 64 * 4 * 3 + 100, qne[3] = {64, 4, 3}, kne[3] = {64, 9, 2}, n3 = 3;
+    int64_t vne[3] = {9, 64, 2}, fne = 32;
+    for (int variant = 0; variant < 3; variant++) {
+        erg_graph_clear(&g);
+        int32_t flat = erg_gb_input(&g, "qkv", ERG_DT_F32, 1, &flat_ne);
+        size_t qnb[3] = {4, 64 * 4, 64 * 4 * 4};
+        int32_t x = erg_gb_view(&g, flat, -1, 3, qne, qnb, 100 * 4);
+        int32_t pos = erg_gb_input(&g, "pos", ERG_DT_I32, 1, &n3);
+        int32_t ff = variant == 1 ? erg_gb_input(&g, "ff", ERG_DT_F32, 1, &fne) : -1;
+        int32_t k = erg_gb_input(&g, "k", ERG_DT_F32, 3, kne);
+        int32_t v = erg_gb_input(&g, "v", ERG_DT_F32, 3, vne);
+        int32_t r = erg_gb_rope(&g, x, pos, ff, 64, ERG_ROPE_NEOX, 5e5f, 0.5f);
+        int32_t q = erg_gb_permute(&g, r, 0, 2, 1, 3);
+        int32_t y = erg_gb_attention(&g, q, k, v, 0.125f, true, 6);
+        erg_gb_mark_output(&g, y);
+        if (variant == 2) { /* the rotated q is read again: it must stay */
+            erg_gb_mark_output(&g, r);
+            CHECK_EQ_INT(fuse_all(&g), 0);
+            CHECK_EQ_INT(count_op(&g, ERG_OP_ROPE), 1);
+            continue;
+        }
+        CHECK_EQ_INT(fuse_all(&g), 1);
+        CHECK_EQ_INT(count_op(&g, ERG_OP_ROPE), 0);
+        const erg_node *n = &g.nodes[g.n_nodes - 1];
+        CHECK(n->op == ERG_OP_ATTENTION && n->dst == y && n->src[0] == q);
+        CHECK_EQ_INT(n->n_src, ff >= 0 ? 5 : 4);
+        CHECK(n->src[1] == k && n->src[2] == v && n->src[3] == pos);
+        CHECK(ff < 0 || n->src[4] == ff);
+        CHECK_EQ_INT(n->iparams[ERG_ATTENTION_I_CAUSAL], 1);
+        CHECK_EQ_INT(n->iparams[ERG_ATTENTION_I_N_PAST], 6);
+        CHECK_EQ_INT(n->iparams[ERG_ATTENTION_I_ROPE_N_DIMS], 64);
+        CHECK_EQ_INT(n->iparams[ERG_ATTENTION_I_ROPE_MODE], ERG_ROPE_NEOX);
+        CHECK_NEAR(n->fparams[ERG_ATTENTION_F_SCALE], 0.125, 1e-9);
+        CHECK_NEAR(n->fparams[ERG_ATTENTION_F_ROPE_FREQ_BASE], 5e5, 1e-1);
+        CHECK_NEAR(n->fparams[ERG_ATTENTION_F_ROPE_FREQ_SCALE], 0.5, 1e-9);
+        /* q is now the permute of the unrotated rows: the flat input's
+         * storage at their offset, with their strides swapped. */
+        const erg_tensor *tq = &g.tensors[q];
+        CHECK(tq->kind == ERG_TENSOR_VIEW && tq->view_src == flat);
+        CHECK_EQ_INT((int64_t)tq->view_offset, 400);
+        CHECK_EQ_INT((int64_t)tq->nb[1], 64 * 4 * 4);
+        CHECK_EQ_INT((int64_t)tq->nb[2], 64 * 4);
+        CHECK(g.nodes[g.tensors[q].producer].src[0] == x);
+    }
+    erg_graph_free(&g);
+}
+
+/* A device without the attention kernel. */
+static bool no_attention(void *ctx, const erg_graph *g, const erg_node *n) {
+    (void)ctx;
+    (void)g;
+    return n->op != ERG_OP_ATTENTION;
+}
+
+/* A device whose attention does not rotate q. */
+static bool no_attention_rope(void *ctx, const erg_graph *g, const erg_node *n) {
+    (void)ctx;
+    (void)g;
+    return n->op != ERG_OP_ATTENTION || n->n_src == 3;
+}
+
 /* Counts the fused graph's ops on a tiny model of arch (2 layers, 5 tokens
  * after 3); per layer the unfused ops become: RMS_NORM_MUL x2 (x4 with QK
- * norms), one ROPE_STORE, one ATTENTION, MATMUL_SWIGLU, MATMUL_ADD for
+ * norms), one ROPE_STORE, one ATTENTION (rotating q), MATMUL_SWIGLU, MATMUL_ADD for
  * the output and down projections (and each bias), and MATMUL_QKV for the
  * unbiased Q, K and V projections. */
 static void check_model(erg_arch arch, erg_fuse_legal_fn legal, const char *label) {
@@ -285,9 +352,16 @@ static void check_model(erg_arch arch, erg_fuse_legal_fn legal, const char *labe
     CHECK_STATUS(erg_graph_fuse(&g, legal, NULL, &st, &d), ERG_OK);
     uint32_t layers = m->hp.n_layer;
     bool qk_norm = m->hp.qk_norm;
-    if (!legal) {
+    bool rope_in_attention = legal != no_attention_rope;
+    if (legal != no_attention) {
         CHECK_EQ_INT(count_op(&g, ERG_OP_ATTENTION), layers);
         CHECK_EQ_INT(count_op(&g, ERG_OP_ROPE_STORE), layers);
+        /* q's rope went into ATTENTION, k's into ROPE_STORE, unless the
+         * device lacks the rotating attention */
+        CHECK_EQ_INT(count_op(&g, ERG_OP_ROPE), rope_in_attention ? 0 : layers);
+        for (size_t i = 0; i < g.n_nodes; i++)
+            if (g.nodes[i].op == ERG_OP_ATTENTION)
+                CHECK_EQ_INT(g.nodes[i].n_src, rope_in_attention ? 4 : 3);
         CHECK_EQ_INT(count_op(&g, ERG_OP_MATMUL_SWIGLU), layers);
         CHECK_EQ_INT(count_op(&g, ERG_OP_RMS_NORM_MUL), (qk_norm ? 4 : 2) * layers + 1);
         CHECK_EQ_INT(count_op(&g, ERG_OP_SOFTMAX), 0);
@@ -309,12 +383,6 @@ static void check_model(erg_arch arch, erg_fuse_legal_fn legal, const char *labe
     remove(path);
 }
 
-/* A device without the attention kernel. */
-static bool no_attention(void *ctx, const erg_graph *g, const erg_node *n) {
-    (void)ctx;
-    (void)g;
-    return n->op != ERG_OP_ATTENTION;
-}
 
 int main(void) {
     check_rms_norm_mul();
@@ -322,7 +390,9 @@ int main(void) {
     check_swiglu();
     check_qkv();
     check_rope_store();
+    check_attention_rope();
     check_model(ERG_ARCH_LLAMA, NULL, "llama");
+    check_model(ERG_ARCH_LLAMA, no_attention_rope, "llama without the rope of q in ATTENTION");
     check_model(ERG_ARCH_QWEN2, NULL, "qwen2");
     check_model(ERG_ARCH_QWEN3, NULL, "qwen3");
     check_model(ERG_ARCH_QWEN3, no_attention, "qwen3 without ATTENTION");
