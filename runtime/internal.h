@@ -180,15 +180,26 @@ typedef enum erg_calib_outcome {
     ERG_CALIB_CACHED,
     ERG_CALIB_MEASURED,
     ERG_CALIB_LEFT_OUT,      /* the device cannot run the whole graph, or has no timers */
-    ERG_CALIB_OVER_BUDGET    /* not measured: the time budget ran out */
+    ERG_CALIB_OVER_BUDGET,   /* nothing measured: the time budget ran out (not cached) */
+    ERG_CALIB_PARTIAL        /* measured in part: the budget ran out (cached flagged so) */
 } erg_calib_outcome;
 
 typedef struct erg_calib_request {
     const bool *recalibrate; /* per device: measure even if cached; NULL: none */
     double budget_s;         /* 0: none; devices are not started past it */
+    /* The budget also stops a started device between its runs, keeping
+     * what it measured (flagged partial), and a partial entry in the cache
+     * is measured again when 1.5 times the seconds it had are left. */
+    bool cut_short;
     void (*progress)(void *user, size_t done, size_t total, const char *device);
     void *user;
 } erg_calib_request;
+
+/* The calibration budget of an auto session's create: ERG_CALIB_BUDGET_MS
+ * (0: no limit), else ERG_CALIB_BUDGET_DEFAULT_MS; ERG_INVALID_ARGUMENT
+ * naming the value when it is not whole milliseconds. */
+#define ERG_CALIB_BUDGET_DEFAULT_MS 20000
+erg_status erg_rt_calib_budget(double *budget_s, erg_diag *diag);
 
 /* Fills costs[0 .. n) for rt->devices[0 .. n) (n <= ERG_PART_MAX_DEVICES);
  * req may be NULL. */

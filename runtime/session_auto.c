@@ -6,10 +6,8 @@
 #include "graph/fuse.h"
 #include "graph/validate.h"
 #include "hal/cache_dir.h"
-#include "hal/energy/power_profile.h"
 #include "hal/timer.h"
 #include "scheduler/auto_place.h"
-#include "scheduler/calib_cache.h"
 #include "scheduler/placement.h"
 
 #include <math.h>
@@ -17,12 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CALIB_N_CTX 80
-#define CALIB_PREFILL 16   /* tokens of the calibration prefills: a short one */
-#define CALIB_PREFILL_LONG 64 /* and a long one (a matmul's rate depends on its rows) */
-#define CALIB_DECODE_REPS 8 /* a shape keeps its least time: hiccups drop out */
 #define PLAN_PREFILL 32    /* tokens of the prefill placed at create */
-#define COPY_PROBE_BYTES (8u << 20)
 
 static erg_status read_policy(const erg_session_options *o, erg_part_goal *goal, erg_diag *diag) {
     goal->policy = o->policy;
@@ -52,351 +45,6 @@ static erg_status read_policy(const erg_session_options *o, erg_part_goal *goal,
     return ERG_OK;
 }
 
-/* What calibration results depend on: the device, its driver and erg. */
-static void identity_of(const erg_rt_device *d, char *out, size_t cap) {
-    const erg_device_info *i = &d->info;
-    snprintf(out, cap, "%s|%s|%s|%s|%s|erg %s", i->backend, i->vendor, i->description,
-             i->driver_version, i->kernel_level, erg_version());
-}
-
-/* The cache file of this model's shapes. */
-static erg_status cache_path(const erg_model *m, char *out, size_t cap, erg_diag *diag) {
-    char dir[512];
-    ERG_RETURN_IF_ERROR(erg_cache_dir("scheduler", dir, sizeof dir, diag));
-    uint64_t h = ERG_FNV1A64_SEED;
-    uint64_t n = erg_gguf_tensor_count(m->data->gguf);
-    for (uint64_t i = 0; i < n; i++) {
-        const erg_weight_desc *w = &m->weight_descs[i];
-        int32_t dt = (int32_t)w->dtype;
-        h = erg_fnv1a64(&dt, sizeof dt, h);
-        h = erg_fnv1a64(w->ne, sizeof w->ne, h);
-    }
-    if ((size_t)snprintf(out, cap, "%s/model-%016llx.json", dir, (unsigned long long)h) >= cap)
-        return erg_fail(diag, ERG_IO, "cache path under %s is too long", dir);
-    return ERG_OK;
-}
-
-/* Power above idle while the device works: its power profile's estimate. */
-static erg_status busy_watts(const erg_runtime *rt, const erg_rt_device *d, double *watts,
-                             erg_diag *diag) {
-    erg_power_profiles pp;
-    *watts = 0;
-    ERG_RETURN_IF_ERROR(erg_power_profiles_load(&pp, &rt->alloc, NULL, diag));
-    const char *cls = erg_power_class_of(&d->info, &rt->devices[0].info, false);
-    const erg_power_profile *p = erg_power_profile_find(&pp, d->info.name, cls);
-    erg_energy_reading r = {0};
-    if (p)
-        erg_energy_estimate(p, rt->n_threads, 1.0, 1.0, &r);
-    erg_power_profiles_free(&pp);
-    *watts = r.joules;
-    return ERG_OK;
-}
-
-/* Host memory copy time per byte: what a device with memory of its own pays
- * for the tensors that cross to it. */
-static erg_status copy_seconds_per_byte(const erg_allocator *a, double *out, erg_diag *diag) {
-    char *src = erg_malloc(a, COPY_PROBE_BYTES), *dst = erg_malloc(a, COPY_PROBE_BYTES);
-    double best = INFINITY;
-    if (src && dst) {
-        memset(src, 1, COPY_PROBE_BYTES);
-        for (int r = 0; r < 3; r++) {
-            double t0 = erg_time_s();
-            memcpy(dst, src, COPY_PROBE_BYTES);
-            best = fmin(best, erg_time_s() - t0);
-        }
-    }
-    erg_free(a, src);
-    erg_free(a, dst);
-    *out = best / COPY_PROBE_BYTES;
-    return src && dst ? ERG_OK : erg_fail(diag, ERG_OUT_OF_MEMORY, "copy probe");
-}
-
-/* Records the node times of the session's last graph into the costs, and
- * the least host overhead per node seen (wall time less node times). */
-static erg_status record(erg_session *cs, erg_device_costs *c, erg_profile_phase phase,
-                         double *overhead, erg_diag *diag) {
-    const erg_backend *b = cs->device->backend;
-    const erg_allocator *a = &cs->model->rt->alloc;
-    if (!b->node_times)
-        return erg_fail(diag, ERG_UNSUPPORTED, "%s has no per-node timers", cs->device->info.name);
-    double *sec = erg_calloc(a, cs->graph.n_nodes + 1, sizeof *sec);
-    if (!sec)
-        return erg_fail(diag, ERG_OUT_OF_MEMORY, "node times");
-    erg_status st = b->node_times(cs->exec, sec, cs->graph.n_nodes, diag);
-    if (st == ERG_OK)
-        st = erg_cost_record(c, a, &cs->graph, sec, phase, diag);
-    double sum = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < cs->graph.n_nodes; i++) {
-        sum += sec[i];
-        n += !erg_op_is_view(cs->graph.nodes[i].op);
-    }
-    double per_node = n ? fmax(0, cs->stats.eval_seconds - sum) / (double)n : 0;
-    if (overhead && per_node < *overhead)
-        *overhead = per_node;
-    erg_free(a, sec);
-    return st;
-}
-
-/* A subgraph's fixed cost on the session's device: compiling and running
- * its cheapest node alone, less that node's own time. */
-static erg_status measure_handover(erg_session *cs, double *out, erg_diag *diag) {
-    const erg_backend *b = cs->device->backend;
-    const erg_graph *g = &cs->graph;
-    const erg_allocator *a = &cs->model->rt->alloc;
-    double *sec = erg_calloc(a, g->n_nodes + 1, sizeof *sec);
-    if (!sec)
-        return erg_fail(diag, ERG_OUT_OF_MEMORY, "node times");
-    erg_status st = b->node_times(cs->exec, sec, g->n_nodes, diag);
-    size_t k = SIZE_MAX;
-    for (size_t i = 0; st == ERG_OK && i < g->n_nodes; i++)
-        if (!erg_op_is_view(g->nodes[i].op) && (k == SIZE_MAX || sec[i] < sec[k]))
-            k = i;
-    double node = k == SIZE_MAX ? 0 : sec[k], best = INFINITY;
-    erg_free(a, sec);
-    erg_graph sub = *g;
-    sub.nodes = g->nodes + (k == SIZE_MAX ? 0 : k);
-    sub.n_nodes = sub.cap_nodes = 1;
-    for (int r = 0; r < 3 && st == ERG_OK && k != SIZE_MAX; r++) {
-        erg_exec_stats es;
-        double t0 = erg_time_s();
-        st = b->compile(cs->exec, &sub, diag);
-        if (st == ERG_OK)
-            st = b->execute(cs->exec, &sub, &es, diag);
-        best = fmin(best, erg_time_s() - t0);
-    }
-    *out = isfinite(best) ? fmax(0, best - node) : 0;
-    return st;
-}
-
-/* Node by node, for a device that cannot run the whole graph (a plugin
- * NPU: what it cannot run fell back to the CPU): the step's graph stays
- * bound after the eval, so each node the device supports runs alone on it
- * and is timed by it (a plugin's node time counts the copies the node
- * needs). Also gathers the least fixed cost of such a one-node subgraph
- * (host wall less node time), and a simulated device's least joules per
- * simulated second of a run (its active power: the idle power it also
- * counts, over host time between its calls, only adds to it). */
-typedef struct each_totals {
-    double handover_s;       /* least seen */
-    double sim_watts;        /* least seen */
-} each_totals;
-
-static erg_status record_each(erg_session *cs, erg_device_costs *c, erg_profile_phase phase,
-                              each_totals *tot, erg_diag *diag) {
-    const erg_backend *b = cs->device->backend;
-    const erg_graph *g = &cs->graph;
-    const erg_allocator *a = &cs->model->rt->alloc;
-    if (!b->node_times)
-        return erg_fail(diag, ERG_UNSUPPORTED, "%s has no per-node timers", cs->device->info.name);
-    size_t n_run = 0;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        const erg_node *n = &g->nodes[i];
-        erg_diag why;
-        if (erg_op_is_view(n->op) || !b->supports_node(cs->device->open, g, n, &why))
-            continue;
-        erg_graph sub = *g;
-        sub.nodes = g->nodes + i;
-        sub.n_nodes = sub.cap_nodes = 1;
-        erg_exec_stats es;
-        double t0 = erg_time_s(), sec = 0;
-        ERG_RETURN_IF_ERROR(b->compile(cs->exec, &sub, diag));
-        ERG_RETURN_IF_ERROR(b->execute(cs->exec, &sub, &es, diag));
-        double wall = erg_time_s() - t0;
-        ERG_RETURN_IF_ERROR(b->node_times(cs->exec, &sec, 1, diag));
-        ERG_RETURN_IF_ERROR(erg_cost_record_node(c, a, g, n, sec, phase, diag));
-        tot->handover_s = fmin(tot->handover_s, fmax(0, wall - sec));
-        if (es.simulated_seconds > 0)
-            tot->sim_watts = fmin(tot->sim_watts, es.simulated_joules / es.simulated_seconds);
-        n_run++;
-    }
-    return n_run ? ERG_OK
-                 : erg_fail(diag, ERG_UNSUPPORTED, "%s runs no node of the %s graph",
-                            cs->device->info.name, erg_profile_phase_name(phase));
-}
-
-/* Calibration of one device on the model's own step graphs: prefills of
- * CALIB_PREFILL and CALIB_PREFILL_LONG tokens and CALIB_DECODE_REPS decode
- * steps. whole: the device runs every node (strict) and times them in one
- * run; else node by node (record_each). */
-static erg_status calibrate_run(erg_model *m, bool reference_math, erg_rt_device *d, bool whole,
-                                bool no_fusion, erg_device_costs *c, erg_diag *diag) {
-    erg_session_options so = ERG_SESSION_OPTIONS_INIT;
-    so.device = d->info.name;
-    so.no_fusion = no_fusion;
-    so.n_ctx = CALIB_N_CTX;
-    so.n_batch = CALIB_PREFILL_LONG;
-    so.strict_device = whole;
-    so.reference_math = reference_math;
-    erg_session *cs;
-    erg_status st = erg_session_create(m, &so, &cs);
-    if (st != ERG_OK)
-        return erg_fail(diag, st, "%s", erg_model_last_error(m));
-    uint32_t nv = m->data->hp.n_vocab;
-    int32_t tokens[CALIB_PREFILL_LONG];
-    for (uint32_t i = 0; i < CALIB_PREFILL_LONG; i++)
-        tokens[i] = (int32_t)((i * 7919u + 1) % nv);
-    float *logits = erg_malloc(&m->rt->alloc, nv * sizeof *logits);
-    double overhead = INFINITY;
-    each_totals tot = {INFINITY, INFINITY};
-    st = logits ? ERG_OK : erg_fail(diag, ERG_OUT_OF_MEMORY, "logits");
-    /* Each twice: a shape keeps its least time, so one hiccup on a busy
-     * host does not stay in the costs. */
-    static const uint32_t prefills[4] = {CALIB_PREFILL, CALIB_PREFILL_LONG, CALIB_PREFILL,
-                                         CALIB_PREFILL_LONG};
-    for (int p = 0; p < 4 && st == ERG_OK; p++) {
-        erg_session_reset(cs);
-        st = erg_session_eval(cs, tokens, prefills[p], ERG_LOGITS_LAST, logits, nv);
-        if (st == ERG_OK)
-            st = whole ? record(cs, c, ERG_PROFILE_PREFILL, NULL, diag)
-                       : record_each(cs, c, ERG_PROFILE_PREFILL, &tot, diag);
-    }
-    for (int r = 0; r < CALIB_DECODE_REPS && st == ERG_OK; r++) {
-        st = erg_session_eval(cs, &tokens[r], 1, ERG_LOGITS_LAST, logits, nv);
-        if (st == ERG_OK)
-            st = whole ? record(cs, c, ERG_PROFILE_DECODE, &overhead, diag)
-                       : record_each(cs, c, ERG_PROFILE_DECODE, &tot, diag);
-    }
-    if (st == ERG_OK && whole)
-        st = measure_handover(cs, &c->handover_s, diag);
-    if (st != ERG_OK && !diag->msg[0])
-        erg_fail(diag, st, "%s", erg_session_last_error(cs));
-    erg_free(&m->rt->alloc, logits);
-    erg_session_destroy(cs);
-    c->node_overhead_s = isfinite(overhead) ? overhead : 0;
-    if (!whole) {
-        /* A simulated device's transfers and launch latency are in its
-         * node times: its host-side wall time is the simulator's, not the
-         * device's. Its power is its model's (active joules per busy
-         * second). */
-        c->handover_s = c->simulated || !isfinite(tot.handover_s) ? 0 : tot.handover_s;
-        if (c->simulated && isfinite(tot.sim_watts))
-            c->busy_watts = tot.sim_watts;
-    }
-    erg_cost_finish(c);
-    return st;
-}
-
-/* Whole-graph calibration where the device runs every node, node by node
- * where it runs only some (the strict run says so before running any).
- * unfused_too: the whole graph is also run unfused, so that the scheduler
- * can cost the device's share of a graph whose matmuls stay unfused for a
- * device without fused kernels (an NPU). */
-static erg_status calibrate(erg_model *m, bool reference_math, erg_rt_device *d, bool unfused_too,
-                            erg_device_costs *c, erg_diag *diag) {
-    erg_status st = calibrate_run(m, reference_math, d, true, false, c, diag);
-    if (st == ERG_OK && unfused_too) {
-        erg_device_costs fused = *c; /* its overheads are the fused graph's */
-        st = calibrate_run(m, reference_math, d, true, true, c, diag);
-        c->node_overhead_s = fused.node_overhead_s;
-        c->handover_s = fused.handover_s;
-    }
-    if (st != ERG_UNSUPPORTED || strncmp(diag->msg, ERG_PLACEMENT_STRICT_PREFIX,
-                                         strlen(ERG_PLACEMENT_STRICT_PREFIX)) != 0)
-        return st;
-    ERG_LOGI(&m->rt->log, "auto: %s cannot run every node; calibrating it node by node",
-             d->info.name);
-    erg_device_costs_free(c, &m->rt->alloc);
-    diag->msg[0] = '\0';
-    return calibrate_run(m, reference_math, d, false, false, c, diag);
-}
-
-/* Costs of devices[i] when none are cached, or when asked to redo them:
- * calibrated now, within the budget. */
-static erg_status calibrate_missing(erg_model *m, bool reference_math, const erg_calib_request *req,
-                                    erg_device_costs *costs, bool *found, size_t n,
-                                    erg_calib_outcome *outcome, erg_diag *diag) {
-    erg_runtime *rt = m->rt;
-    double copy_rate = -1, t_begin = erg_time_s();
-    size_t total = 0, done = 0;
-    bool npu = false;
-    for (size_t i = 0; i < n; i++) {
-        total += !found[i];
-        npu |= rt->devices[i].info.kind == ERG_DEVICE_NPU;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (found[i]) {
-            /* A device cached without costs could not run the whole graph. */
-            outcome[i] = costs[i].n_rows ? ERG_CALIB_CACHED : ERG_CALIB_LEFT_OUT;
-            continue;
-        }
-        erg_rt_device *d = &rt->devices[i];
-        erg_device_costs *c = &costs[i];
-        if (req && req->progress)
-            req->progress(req->user, done++, total, d->info.name);
-        if (req && req->budget_s > 0 && erg_time_s() - t_begin > req->budget_s) {
-            outcome[i] = ERG_CALIB_OVER_BUDGET;
-            erg_device_costs_free(c, &rt->alloc);
-            continue;
-        }
-        ERG_RETURN_IF_ERROR(busy_watts(rt, d, &c->busy_watts, diag));
-        c->simulated = d->info.simulated;
-        c->shares_host = d->info.kind == ERG_DEVICE_CPU ||
-                         (d->info.kind == ERG_DEVICE_OTHER && d->info.unified_memory);
-        if (!d->info.unified_memory && copy_rate < 0)
-            ERG_RETURN_IF_ERROR(copy_seconds_per_byte(&rt->alloc, &copy_rate, diag));
-        c->copy_s_per_byte = d->info.unified_memory ? 0 : copy_rate;
-        double t0 = erg_time_s();
-        erg_diag why = {{0}};
-        erg_status st = calibrate(m, reference_math, d, npu, c, &why);
-        if (st == ERG_OUT_OF_MEMORY) {
-            *diag = why;
-            return st;
-        }
-        outcome[i] = st == ERG_OK ? ERG_CALIB_MEASURED : ERG_CALIB_LEFT_OUT;
-        if (st != ERG_OK) {
-            ERG_LOGI(&rt->log, "auto: %s is left out: %s", d->info.name, why.msg);
-            erg_device_costs_free(c, &rt->alloc);
-        } else {
-            ERG_LOGI(&rt->log, "auto: calibrated %s in %.3f s (%zu shapes)", d->info.name,
-                     erg_time_s() - t0, c->n_rows);
-        }
-    }
-    if (req && req->progress)
-        req->progress(req->user, total, total, "");
-    return ERG_OK;
-}
-
-erg_status erg_rt_calibration(erg_model *m, bool reference_math, const erg_calib_request *req,
-                              erg_device_costs *costs, erg_calib_outcome *outcome, size_t n,
-                              erg_diag *diag) {
-    erg_runtime *rt = m->rt;
-    for (size_t i = 0; i < n; i++) {
-        snprintf(costs[i].device, sizeof costs[i].device, "%s", rt->devices[i].info.name);
-        identity_of(&rt->devices[i], costs[i].identity, sizeof costs[i].identity);
-    }
-    char path[640];
-    bool found[ERG_PART_MAX_DEVICES] = {false};
-    bool have_path = cache_path(m, path, sizeof path, diag) == ERG_OK;
-    erg_status st = have_path ? erg_calib_cache_load(path, &rt->alloc, costs, found, n, diag)
-                              : ERG_OK;
-    if (st == ERG_OUT_OF_MEMORY)
-        return st;
-    if (!have_path)
-        ERG_LOGW(&rt->log, "calibration is not cached: %s", diag->msg);
-    else if (st != ERG_OK)
-        ERG_LOGW(&rt->log, "%s; calibrating again", diag->msg);
-    bool any = false;
-    for (size_t i = 0; i < n; i++) {
-        if (found[i] && req && req->recalibrate && req->recalibrate[i]) {
-            erg_device_costs_free(&costs[i], &rt->alloc);
-            found[i] = false;
-        }
-        any |= !found[i];
-    }
-    ERG_RETURN_IF_ERROR(
-        calibrate_missing(m, reference_math, req, costs, found, n, outcome, diag));
-    /* A device the budget skipped has no entry, so the next run measures it. */
-    erg_device_costs keep[ERG_PART_MAX_DEVICES];
-    size_t n_keep = 0;
-    for (size_t i = 0; i < n; i++)
-        if (outcome[i] != ERG_CALIB_OVER_BUDGET)
-            keep[n_keep++] = costs[i];
-    erg_diag why;
-    if (any && have_path && erg_calib_cache_save(path, keep, n_keep, &why) != ERG_OK)
-        ERG_LOGW(&rt->log, "calibration not cached: %s", why.msg);
-    return ERG_OK;
-}
 
 static bool is_fused_matmul(erg_op op) {
     return op == ERG_OP_MATMUL_ADD || op == ERG_OP_MATMUL_SWIGLU || op == ERG_OP_MATMUL_QKV;
@@ -675,8 +323,10 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
     size_t n = rt->n_devices < ERG_PART_MAX_DEVICES ? rt->n_devices : ERG_PART_MAX_DEVICES;
     a->n_costs = n;
     erg_calib_outcome outcome[ERG_PART_MAX_DEVICES];
+    erg_calib_request req = {.cut_short = true};
+    ERG_RETURN_IF_ERROR(erg_rt_calib_budget(&req.budget_s, diag));
     ERG_RETURN_IF_ERROR(
-        erg_rt_calibration(s->model, s->reference_math, NULL, a->costs, outcome, n, diag));
+        erg_rt_calibration(s->model, s->reference_math, &req, a->costs, outcome, n, diag));
     bool used[ERG_PART_MAX_DEVICES] = {false};
     erg_status st = plan(s, used, diag);
     if (st == ERG_UNSUPPORTED && any_cached(outcome, n)) {
@@ -689,7 +339,7 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
             all[i] = true;
             used[i] = false;
         }
-        erg_calib_request req = {.recalibrate = all};
+        req.recalibrate = all;
         ERG_RETURN_IF_ERROR(
             erg_rt_calibration(s->model, s->reference_math, &req, a->costs, outcome, n, diag));
         st = plan(s, used, diag);

@@ -22,6 +22,8 @@ static cJSON *device_json(const erg_device_costs *c) {
     cJSON_AddNumberToObject(d, "handover_s", c->handover_s);
     cJSON_AddNumberToObject(d, "node_overhead_s", c->node_overhead_s);
     cJSON_AddNumberToObject(d, "copy_s_per_byte", c->copy_s_per_byte);
+    if (c->partial)
+        cJSON_AddNumberToObject(d, "partial_s", c->partial_s);
     cJSON *rows = cJSON_AddArrayToObject(d, "rows");
     for (size_t k = 0; k < c->n_rows; k++) {
         const erg_cost_row *r = &c->rows[k];
@@ -70,9 +72,12 @@ static erg_status parse_device(const cJSON *d, const erg_allocator *a, erg_devic
     c->copy_s_per_byte = num(d, "copy_s_per_byte", &ok);
     c->simulated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "simulated"));
     c->shares_host = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "shares_host"));
+    /* Absent in a complete entry. */
+    c->partial = cJSON_GetObjectItemCaseSensitive(d, "partial_s") != NULL;
+    c->partial_s = c->partial ? num(d, "partial_s", &ok) : 0;
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "rows");
     if (!ok || !cJSON_IsArray(rows) || c->busy_watts < 0 || c->handover_s < 0 ||
-        c->node_overhead_s < 0 || c->copy_s_per_byte < 0)
+        c->node_overhead_s < 0 || c->copy_s_per_byte < 0 || c->partial_s < 0)
         return ERG_FORMAT;
     const cJSON *row;
     cJSON_ArrayForEach(row, rows) {

@@ -4,6 +4,8 @@
  * keyed by its identity (backend, vendor, description, driver and erg
  * version). A device whose entry is missing or whose identity changed is
  * calibrated again; a file that does not parse is ignored with a warning.
+ * An entry measured in part (its calibration cut short by a time budget)
+ * carries "partial_s", the seconds it had.
  */
 #ifndef ERG_SCHEDULER_CALIB_CACHE_H
 #define ERG_SCHEDULER_CALIB_CACHE_H

@@ -42,6 +42,11 @@ typedef struct erg_device_costs {
     double node_overhead_s;
     double handover_s;
     double copy_s_per_byte;   /* 0 where the device reads host memory in place */
+    /* Calibration cut short by its time budget: the rows are what it
+     * measured in the partial_s seconds it had; measured again by a
+     * session that has more time (runtime/calibration.c). */
+    bool partial;
+    double partial_s;
     erg_cost_row *rows;       /* sorted by (key, phase) once calibration ends */
     size_t n_rows, cap_rows;
 } erg_device_costs;

@@ -16,7 +16,9 @@ static void usage(void) {
            "  measures the listed devices again (default: every device) on the model's own\n"
            "  prefill and decode graphs and caches the costs (ERG_CACHE_DIR) for --device auto;\n"
            "  devices not listed keep their cached costs. No device is started once the budget\n"
-           "  (default %d ms) is spent. Energies are estimates (busy time x power profile),\n"
+           "  (default %d ms) is spent; a started one is measured fully (a session's own\n"
+           "  budget, ERG_CALIB_BUDGET_MS, may leave one 'cached partial'). Energies are\n"
+           "  estimates (busy time x power profile),\n"
            "  or a simulated device's model.\n",
            DEFAULT_BUDGET_MS);
 }
@@ -86,9 +88,10 @@ static void progress(void *user, size_t done, size_t total, const char *device) 
         fputc('\n', stderr);
 }
 
-static const char *outcome_name(erg_calib_outcome o) {
+static const char *outcome_name(erg_calib_outcome o, const erg_device_costs *c) {
     switch (o) {
-    case ERG_CALIB_CACHED: return "cached";
+    case ERG_CALIB_CACHED: return c->partial ? "cached partial" : "cached";
+    case ERG_CALIB_PARTIAL: return "partial";
     case ERG_CALIB_MEASURED: return "measured";
     case ERG_CALIB_LEFT_OUT: return "left out";
     default: return "skipped";
@@ -104,7 +107,7 @@ static void print(const calib_opts *o, const erg_device_costs *c, const erg_cali
                    "\"node_overhead_s\": %.9g, \"handover_s\": %.9g, \"busy_watts\": %.6g, "
                    "\"energy_source\": \"%s\", \"copy_s_per_byte\": %.9g, "
                    "\"simulated\": %s}",
-                   i ? ", " : "", c[i].device, outcome_name(out[i]), c[i].n_rows,
+                   i ? ", " : "", c[i].device, outcome_name(out[i], &c[i]), c[i].n_rows,
                    c[i].node_overhead_s, c[i].handover_s, c[i].busy_watts,
                    c[i].simulated ? "simulated" : "estimate", c[i].copy_s_per_byte,
                    c[i].simulated ? "true" : "false");
@@ -117,8 +120,9 @@ static void print(const calib_opts *o, const erg_device_costs *c, const erg_cali
     for (size_t i = 0; i < n; i++) {
         any_simulated |= c[i].simulated;
         printf("%-12s %-10s %7zu %12.1f %12.1f %9.2f%s%s\n", c[i].device,
-               out[i] == ERG_CALIB_CACHED || out[i] == ERG_CALIB_MEASURED ? outcome_name(out[i])
-                                                                         : "-",
+               out[i] == ERG_CALIB_CACHED || out[i] == ERG_CALIB_MEASURED
+                   ? outcome_name(out[i], &c[i])
+                   : "-",
                c[i].n_rows, c[i].node_overhead_s * 1e6, c[i].handover_s * 1e6, c[i].busy_watts,
                c[i].simulated ? "s" : " ",
                out[i] == ERG_CALIB_LEFT_OUT || out[i] == ERG_CALIB_OVER_BUDGET
@@ -142,8 +146,9 @@ static int run(cli_args *a, const calib_opts *o, erg_runtime *rt) {
     erg_device_costs costs[ERG_PART_MAX_DEVICES];
     erg_calib_outcome outcome[ERG_PART_MAX_DEVICES];
     memset(costs, 0, sizeof costs);
-    erg_calib_request req = {want, (double)o->budget_ms / 1e3,
-                             isatty(STDERR_FILENO) ? progress : NULL, NULL};
+    erg_calib_request req = {.recalibrate = want,
+                             .budget_s = (double)o->budget_ms / 1e3,
+                             .progress = isatty(STDERR_FILENO) ? progress : NULL};
     erg_diag diag = {{0}};
     double t0 = erg_time_s();
     if (rc == 0 && erg_rt_calibration(m, false, &req, costs, outcome, n, &diag) != ERG_OK)

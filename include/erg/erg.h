@@ -41,6 +41,10 @@
  *   ERG_DEVICE         default device for sessions (default "auto")
  *   ERG_POLICY         the scheduler's objective for "auto": edp, latency,
  *                      energy (default edp)
+ *   ERG_CALIB_BUDGET_MS  the most an "auto" session's create spends
+ *                      calibrating devices not yet cached, in whole ms
+ *                      (default 20000; 0: no limit); other values fail the
+ *                      create with ERG_INVALID_ARGUMENT
  *   ERG_CPU_FEATURES   force a CPU kernel level: scalar, avx2, avx512,
  *                      avx512vnni (default: the best this CPU runs)
  *   ERG_CPU_REPACK     0: keep weights in the file's layout on the CPU

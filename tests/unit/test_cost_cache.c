@@ -2,8 +2,10 @@
  * The cost model and its cache: recorded node times are found again by
  * shape, an unmeasured shape is priced by its op's measured rate (per FLOP
  * in prefill, per byte in decode); the cache file round-trips every field;
- * an entry whose identity differs (another driver or erg version) is not
- * used; a corrupt or malformed file is refused with ERG_FORMAT naming it.
+ * an entry cut short by a calibration budget comes back flagged partial
+ * with its seconds; an entry whose identity differs (another driver or erg
+ * version) is not used; a corrupt or malformed file is refused with
+ * ERG_FORMAT naming it.
  */
 #include "graph/builder.h"
 #include "scheduler/calib_cache.h"
@@ -97,7 +99,19 @@ int main(void) {
     }
     CHECK(back[1].busy_watts == 6.5 && back[1].node_overhead_s == 2e-5 &&
           back[1].copy_s_per_byte == 1e-10 && back[1].shares_host);
+    CHECK(!back[1].partial && back[1].partial_s == 0);
     erg_device_costs_free(&back[1], NULL);
+
+    /* An entry cut short by a budget comes back flagged, with its seconds. */
+    c.partial = true;
+    c.partial_s = 12.5;
+    CHECK_STATUS(erg_calib_cache_save(path, &c, 1, NULL), ERG_OK);
+    CHECK_STATUS(erg_calib_cache_load(path, NULL, back, found, 2, &diag), ERG_OK);
+    CHECK(found[1] && back[1].partial && back[1].partial_s == 12.5);
+    CHECK_EQ_INT(back[1].n_rows, c.n_rows);
+    erg_device_costs_free(&back[1], NULL);
+    c.partial = false;
+    c.partial_s = 0;
 
     /* Stale: another driver version is another identity. */
     fill(&back[1], "vulkan|Mesa|llvmpipe|23.1|erg 0.1.0");
@@ -133,6 +147,17 @@ int main(void) {
              c.identity);
     write_text(path, text);
     CHECK_STATUS(erg_calib_cache_load(path, NULL, back, found, 2, &diag), ERG_FORMAT);
+    /* So is a partial entry's negative or missing time. */
+    const char *partial[] = {"-1", "\"x\""};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(text, sizeof text,
+                 "{\"format\": 1, \"devices\": [{\"identity\": \"%s\", \"busy_watts\": 1, "
+                 "\"handover_s\": 0, \"node_overhead_s\": 0, \"copy_s_per_byte\": 0, "
+                 "\"partial_s\": %s, \"rows\": []}]}",
+                 c.identity, partial[i]);
+        write_text(path, text);
+        CHECK_STATUS(erg_calib_cache_load(path, NULL, back, found, 2, &diag), ERG_FORMAT);
+    }
 
     erg_device_costs_free(&c, NULL);
     remove(path);
