@@ -19,7 +19,8 @@
 typedef bool (*erg_fuse_legal_fn)(void *ctx, const erg_graph *g, const erg_node *n);
 
 typedef struct erg_fuse_stats {
-    uint32_t n_fused[ERG_OP_COUNT]; /* fused nodes made, per fused op */
+    uint32_t n_fused[ERG_OP_COUNT]; /* rewrites, per op they made (a node that already had
+                                     * it, as ATTENTION taking q's rope, counts again) */
     uint32_t n_rejected;            /* matches the device could not run */
     uint32_t nodes_before, nodes_after;
 } erg_fuse_stats;

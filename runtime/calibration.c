@@ -420,7 +420,7 @@ static erg_status calibrate_missing(erg_model *m, bool reference_math, const erg
             erg_device_costs_free(&before, &rt->alloc);
         }
         ERG_RETURN_IF_ERROR(st);
-        *changed = true;
+        *changed |= outcome[i] != ERG_CALIB_CACHED;
         dl.until_both &= !both_phases(c);
     }
     if (req && req->progress)
@@ -474,10 +474,9 @@ erg_status erg_rt_calib_budget(double *budget_s, erg_diag *diag) {
     *budget_s = ERG_CALIB_BUDGET_DEFAULT_MS / 1e3;
     if (!env || !*env)
         return ERG_OK;
-    char *end;
-    long long ms = strtoll(env, &end, 10);
+    long long ms = strtoll(env, NULL, 10);
     /* Digits only: "-5", "20s" and "1e3" are refused rather than guessed at. */
-    if (env[strspn(env, "0123456789")] != '\0' || *end || ms > 24LL * 3600 * 1000)
+    if (env[strspn(env, "0123456789")] != '\0' || ms > 24LL * 3600 * 1000)
         return erg_fail(diag, ERG_INVALID_ARGUMENT,
                         "ERG_CALIB_BUDGET_MS is '%s'; it takes whole milliseconds from 0 (no "
                         "limit) to 86400000",

@@ -137,9 +137,9 @@ static bool cl_supports_node(const erg_backend_device *dev, const erg_graph *g, 
             return false;
         }
     }
-    /* attention.cl keeps a q row in local memory */
-    if (n->op == ERG_OP_ATTENTION && g->tensors[n->src[0]].ne[0] > 512) {
-        erg_fail(why, ERG_UNSUPPORTED, "no OpenCL attention over heads of more than 512 dims");
+    if (n->op == ERG_OP_ATTENTION && g->tensors[n->src[0]].ne[0] > ERG_CL_ATTENTION_MAX_D) {
+        erg_fail(why, ERG_UNSUPPORTED, "no OpenCL attention over heads of more than %d dims",
+                 ERG_CL_ATTENTION_MAX_D);
         return false;
     }
     if (n->op == ERG_OP_ATTENTION)

@@ -12,6 +12,8 @@
 
 /* Work-items of every work-group (LWS in common.cl). */
 #define ERG_CL_LWS 64
+/* The longest q row attention.cl keeps in local memory (its AT_MAX_D). */
+#define ERG_CL_ATTENTION_MAX_D 512
 /* Columns one matrix-vector work-group multiplies (MV_COLS in matmul.cl). */
 #define ERG_CL_MATVEC_COLS 8
 /* Rows x columns of a matrix-matrix tile (TN, TM in matmul.cl). */

@@ -25,7 +25,7 @@
  * are paid once per block. */
 #define AT_KEYS 4
 #define AT_BLOCK (AT_KEYS * LWS)
-#define AT_MAX_D 512
+#define AT_MAX_D 512 /* ERG_CL_ATTENTION_MAX_D of cl_program.h */
 
 /* Element i of an F16 or F32 row. */
 float load_elem(__global const uchar *row, int f16, long i) {
