@@ -369,8 +369,9 @@ static erg_status measure(erg_model *m, bool reference_math, size_t i, bool npu,
 /* Costs of devices[i] when none are cached, when asked to redo them, or
  * when they were cut short and 1.5 times the time they had is left (a
  * session with the same budget does not spend it again for the same
- * result): calibrated now, in order (the CPU, devices[0], first), within
- * the budget. *changed: something was measured, so the cache is written. */
+ * result): calibrated now, in order (the CPU, devices[0], first), each
+ * within its share of the budget. *changed: something was measured, so
+ * the cache is written. */
 static erg_status calibrate_missing(erg_model *m, bool reference_math, const erg_calib_request *req,
                                     erg_device_costs *costs, bool *found, size_t n,
                                     erg_calib_outcome *outcome, bool *changed, erg_diag *diag) {
@@ -410,7 +411,15 @@ static erg_status calibrate_missing(erg_model *m, bool reference_math, const erg
         c->n_rows = c->cap_rows = 0;
         if (redo)
             ERG_LOGI(&rt->log, "auto: %s was calibrated in part; measuring it again", name);
-        calib_deadline mine = {cut_short ? dl.at : INFINITY, dl.until_both};
+        /* A fair share of what is left, so one slow device (lavapipe)
+         * cannot spend the budget of those after it; what it leaves goes
+         * to them. */
+        size_t left = 0;
+        for (size_t j = i; j < n; j++)
+            left += !found[j] || costs[j].partial;
+        double now = erg_time_s();
+        calib_deadline mine = {cut_short ? now + (dl.at - now) / (double)(left ? left : 1) : INFINITY,
+                               dl.until_both};
         erg_status st = measure(m, reference_math, i, npu, &mine, &copy_rate, c, &outcome[i], diag);
         if (st == ERG_OK && redo && outcome[i] == ERG_CALIB_OVER_BUDGET) {
             erg_device_costs_free(c, &rt->alloc);
@@ -483,4 +492,39 @@ erg_status erg_rt_calib_budget(double *budget_s, erg_diag *diag) {
                         env);
     *budget_s = (double)ms / 1e3;
     return ERG_OK;
+}
+
+void erg_rt_calibration_update(erg_model *m, const erg_device_costs *costs, size_t n) {
+    erg_runtime *rt = m->rt;
+    char path[640];
+    erg_diag why;
+    if (cache_path(m, path, sizeof path, &why) != ERG_OK)
+        return;
+    size_t nd = rt->n_devices < ERG_PART_MAX_DEVICES ? rt->n_devices : ERG_PART_MAX_DEVICES;
+    erg_device_costs cached[ERG_PART_MAX_DEVICES], keep[ERG_PART_MAX_DEVICES];
+    bool found[ERG_PART_MAX_DEVICES] = {false};
+    memset(cached, 0, sizeof cached);
+    for (size_t i = 0; i < nd; i++) {
+        snprintf(cached[i].device, sizeof cached[i].device, "%s", rt->devices[i].info.name);
+        identity_of(&rt->devices[i], cached[i].identity, sizeof cached[i].identity);
+    }
+    /* One writer at a time in this process: each reads what the last wrote. */
+    pthread_mutex_lock(&m->lock);
+    erg_status st = erg_calib_cache_load(path, &rt->alloc, cached, found, nd, &why);
+    size_t n_keep = 0;
+    for (size_t i = 0; st == ERG_OK && i < nd; i++) {
+        const erg_device_costs *use = found[i] ? &cached[i] : NULL;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(costs[k].identity, cached[i].identity) == 0)
+                use = &costs[k];
+        if (use)
+            keep[n_keep++] = *use;
+    }
+    if (st == ERG_OK)
+        st = erg_calib_cache_save(path, keep, n_keep, &why);
+    pthread_mutex_unlock(&m->lock);
+    if (st != ERG_OK)
+        ERG_LOGW(&rt->log, "refined costs not cached: %s", why.msg);
+    for (size_t i = 0; i < nd; i++)
+        erg_device_costs_free(&cached[i], &rt->alloc);
 }

@@ -68,7 +68,8 @@ struct erg_model {
     erg_model_data *data;
     erg_weight_desc *weight_descs; /* per GGUF tensor: what backends prepare from */
     erg_model_weights *per_device; /* per runtime device */
-    pthread_mutex_t lock;          /* guards per_device, vocab and auto_extra_handover_s */
+    pthread_mutex_t lock;          /* guards per_device, vocab, auto_extra_handover_s and
+                                    * the calibration cache's refined writes */
     /* What auto sessions of this model learned about handovers (see
      * erg_session_auto.extra_handover_s), so the next one starts there. */
     double auto_extra_handover_s;
@@ -84,11 +85,32 @@ typedef struct erg_session_target {
 
 /* Device "auto": each device's calibrated costs and the goal; a step's
  * placement is kept per phase while the graph's structure stays the same. */
+/* A node shape of a phase's placed graph on its target (auto_refine.c):
+ * a real run's times of its nodes are averaged into the target's cost row
+ * for it, made where calibration never measured the shape. */
+typedef struct erg_auto_refine_slot {
+    uint8_t target;
+    erg_op op;
+    uint64_t key;               /* erg_cost_node_key */
+    uint32_t row;               /* the row's index when last seen (rows may move) */
+    double bytes, flops;        /* what one node moves and computes */
+    double placed_s;            /* one node's predicted seconds when placed */
+    uint32_t n_nodes;           /* nodes of the graph with this shape */
+    double sum;                 /* this run's times of them */
+    uint32_t n_timed;
+} erg_auto_refine_slot;
+
 typedef struct erg_auto_phase {
     uint64_t structure;         /* hash of the graph's ops, 0: none yet */
     uint8_t *assign;
     size_t cap;
     erg_part_result result;
+    /* Per node, its slot (-1: not refined), and the slots. */
+    int32_t *slot_of;
+    size_t cap_slot_of;
+    erg_auto_refine_slot *slots;
+    size_t n_slots, cap_slots;
+    double placed_node_s;       /* the slots' nodes' seconds when placed */
 } erg_auto_phase;
 
 typedef struct erg_session_auto {
@@ -102,6 +124,12 @@ typedef struct erg_session_auto {
      * switch between devices that share cores), and the value the current
      * placements were made with. */
     double extra_handover_s, placed_with_s;
+    /* Refinement of node costs from real runs: each step's node times
+     * (from the devices' timers), and per target whether a run refined its
+     * costs, which the session then writes back to the calibration cache. */
+    double *node_s;
+    size_t cap_node_s;
+    bool refined[ERG_PART_MAX_DEVICES];
     char inject_device[32];     /* ERG_SCHED_FAIL's device, or "" */
     long inject_countdown;      /* uses left before it fails */
     /* Per step size (tokens): whether its matmuls stay unfused, so that a
@@ -227,6 +255,21 @@ erg_status erg_session_auto_injected_failure(erg_session *s, const erg_graph *g,
  * fifth places the next steps again. */
 void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
                               uint32_t n_subgraphs);
+/* Refinement of node costs (auto_refine.c). After a step is placed: maps
+ * its nodes to the cost rows that priced them. */
+erg_status erg_auto_refine_map(erg_session *s, erg_auto_phase *ph, const erg_graph *g,
+                               erg_profile_phase phase, erg_diag *diag);
+/* After a step ran with node_seconds from the devices' timers: averages
+ * them into the rows; nodes that together take more than a quarter longer
+ * or shorter than when placed place the next steps of the phase again. */
+void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt,
+                     const double *node_seconds);
+/* Writes refined costs back to the calibration cache (at session free). */
+void erg_auto_refine_store(erg_session *s);
+/* Replaces the calibration cache's entries for costs[0 .. n) (same
+ * identity) with them; a cache that cannot be read or written is left as
+ * it is, with a warning. */
+void erg_rt_calibration_update(erg_model *m, const erg_device_costs *costs, size_t n);
 /* Drops a failed target: logs it, counts it, places its work elsewhere;
  * ERG_DEVICE when no device is left. */
 erg_status erg_session_auto_drop(erg_session *s, uint8_t target, erg_diag *diag);

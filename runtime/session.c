@@ -240,13 +240,15 @@ static void count_placed(erg_session *s, const erg_graph *g, const uint8_t *assi
             s->placed_nodes[s->targets[assign ? assign[i] : 0].device - devices]++;
 }
 
+/* node_seconds: NULL, or per node its time from its device's timers. */
 static erg_status run_targets(erg_session *s, const erg_graph *g, const uint8_t *assign,
-                              erg_exec_stats *es, uint8_t *failed, erg_diag *diag) {
+                              erg_exec_stats *es, double *node_seconds, uint8_t *failed,
+                              erg_diag *diag) {
     erg_exec_target targets[ERG_PART_MAX_DEVICES];
     for (size_t i = 0; i < s->n_targets; i++)
         targets[i] = (erg_exec_target){s->targets[i].device->backend, s->targets[i].exec};
-    ERG_RETURN_IF_ERROR(
-        erg_multi_run(g, assign, targets, es, &s->stats.n_subgraphs, failed, diag));
+    ERG_RETURN_IF_ERROR(erg_multi_run(g, assign, targets, es, node_seconds,
+                                      &s->stats.n_subgraphs, failed, diag));
     count_placed(s, g, assign);
     return ERG_OK;
 }
@@ -255,6 +257,10 @@ static erg_status run_targets(erg_session *s, const erg_graph *g, const uint8_t 
  * others (its KV writes are redone at the same positions). */
 static erg_status run_auto(erg_session *s, const erg_graph *g, uint32_t nt, erg_exec_stats *es,
                            erg_diag *diag) {
+    erg_session_auto *a = s->sched;
+    if (!erg_grow_array(&s->model->rt->alloc, (void **)&a->node_s, sizeof *a->node_s,
+                        &a->cap_node_s, g->n_nodes + 1))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "node times of %zu nodes", g->n_nodes);
     for (;;) {
         const uint8_t *assign;
         ERG_RETURN_IF_ERROR(erg_session_auto_assign(s, g, nt, &assign, diag));
@@ -262,10 +268,12 @@ static erg_status run_auto(erg_session *s, const erg_graph *g, uint32_t nt, erg_
         double predicted = s->stats.predicted_seconds, t0 = erg_time_s();
         erg_status st = erg_session_auto_injected_failure(s, g, assign, &failed, diag);
         if (st == ERG_OK)
-            st = run_targets(s, g, assign, es, &failed, diag);
-        if (st == ERG_OK)
+            st = run_targets(s, g, assign, es, a->node_s, &failed, diag);
+        if (st == ERG_OK) {
             erg_session_auto_observe(s, s->stats.predicted_seconds - predicted,
                                      erg_time_s() - t0, s->stats.n_subgraphs);
+            erg_auto_refine(s, g, nt, a->node_s);
+        }
         if (st != ERG_DEVICE)
             return st;
         ERG_RETURN_IF_ERROR(erg_session_auto_drop(s, failed, diag));
@@ -299,7 +307,7 @@ static erg_status run_placed(erg_session *s, const erg_graph *g, uint32_t nt, er
     ERG_RETURN_IF_ERROR(ensure_fallback(s, diag));
     s->stats.n_nodes_fallback = rep.n_fallback;
     uint8_t failed;
-    return run_targets(s, g, s->assign, es, &failed, diag);
+    return run_targets(s, g, s->assign, es, NULL, &failed, diag);
 }
 
 /* Fusion legality: the session's device has a kernel for the fused node

@@ -381,10 +381,15 @@ void erg_session_auto_free(erg_session *s) {
     if (!s->sched)
         return;
     const erg_allocator *a = &s->model->rt->alloc;
+    erg_auto_refine_store(s);
     for (size_t i = 0; i < ERG_PART_MAX_DEVICES; i++)
         erg_device_costs_free(&s->sched->costs[i], a);
-    for (int p = 0; p < ERG_PROFILE_PHASES; p++)
+    for (int p = 0; p < ERG_PROFILE_PHASES; p++) {
         erg_free(a, s->sched->phase[p].assign);
+        erg_free(a, s->sched->phase[p].slot_of);
+        erg_free(a, s->sched->phase[p].slots);
+    }
+    erg_free(a, s->sched->node_s);
     erg_free(a, s->sched);
     s->sched = NULL;
 }
@@ -438,6 +443,7 @@ erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t 
         if (forced_interleave()) {
             interleave(s, g, ph->assign);
             ph->result = (erg_part_result){0};
+            ph->n_slots = 0;
         } else {
             erg_auto_device devs[ERG_PART_MAX_DEVICES];
             size_t n = auto_devices(s, devs);
@@ -453,6 +459,7 @@ erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t 
                      erg_profile_phase_name(phase), g->n_nodes, nt, (erg_time_s() - t0) * 1e3,
                      ph->result.exact ? "exact" : "label budget reached", ph->result.n_labels,
                      ph->result.seconds * 1e3, ph->result.joules * 1e3, parts);
+            ERG_RETURN_IF_ERROR(erg_auto_refine_map(s, ph, g, phase, diag));
         }
         ph->structure = structure;
     }

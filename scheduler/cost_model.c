@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void erg_device_costs_free(erg_device_costs *c, const erg_allocator *a) {
     erg_free(a, c->rows);
@@ -39,6 +40,32 @@ static erg_cost_row *find(const erg_device_costs *c, uint64_t key, erg_profile_p
     if (!c->n_rows)
         return NULL;
     return bsearch(&want, c->rows, c->n_rows, sizeof *c->rows, by_key_phase);
+}
+
+erg_cost_row *erg_cost_find_row(const erg_device_costs *c, uint64_t key, erg_profile_phase phase) {
+    return find(c, key, phase);
+}
+
+erg_status erg_cost_add_row(erg_device_costs *c, const erg_allocator *a, const erg_cost_row *row,
+                            bool *added, erg_diag *diag) {
+    *added = false;
+    if (c->n_rows >= ERG_COST_MAX_ROWS)
+        return ERG_OK;
+    if (!erg_grow_array(a, (void **)&c->rows, sizeof *c->rows, &c->cap_rows, c->n_rows + 1))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "cost table of %s", c->device);
+    /* Insertion keeps the order bsearch needs. */
+    size_t at = c->n_rows;
+    while (at > 0 && by_key_phase(&c->rows[at - 1], row) > 0)
+        at--;
+    memmove(&c->rows[at + 1], &c->rows[at], (c->n_rows - at) * sizeof *c->rows);
+    c->rows[at] = *row;
+    c->n_rows++;
+    *added = true;
+    return ERG_OK;
+}
+
+void erg_cost_refine_row(erg_cost_row *r, double seconds) {
+    r->seconds += ERG_COST_REFINE_WEIGHT * (seconds - r->seconds);
 }
 
 erg_status erg_cost_record_node(erg_device_costs *c, const erg_allocator *a, const erg_graph *g,

@@ -71,6 +71,23 @@ void erg_cost_finish(erg_device_costs *c);
 /* Whether calibration ran op on the device (it never gets an op it did not). */
 bool erg_cost_knows_op(const erg_device_costs *c, erg_op op);
 
+/* The row of a shape key in the phase, or NULL where none was measured. */
+erg_cost_row *erg_cost_find_row(const erg_device_costs *c, uint64_t key, erg_profile_phase phase);
+
+/* Adds the row of a shape measured in a real run (rows stay sorted, so
+ * earlier row pointers and indices are stale after it). A device's table
+ * keeps at most ERG_COST_MAX_ROWS rows; past that, *added is false. */
+#define ERG_COST_MAX_ROWS 4096
+erg_status erg_cost_add_row(erg_device_costs *c, const erg_allocator *a, const erg_cost_row *row,
+                            bool *added, erg_diag *diag);
+
+/* Refinement from real runs: blends the mean time a shape took in one run
+ * into its row (weight ERG_COST_REFINE_WEIGHT for the new time).
+ * Calibration keeps the least time it saw; real runs share the machine
+ * with everything else on it, so placement follows what they take. */
+#define ERG_COST_REFINE_WEIGHT 0.25
+void erg_cost_refine_row(erg_cost_row *r, double seconds);
+
 /* Seconds node n of g takes on the device in the phase; INFINITY when the
  * calibration has nothing to go by. */
 double erg_cost_node_seconds(const erg_device_costs *c, const erg_graph *g, const erg_node *n,

@@ -6,8 +6,8 @@
 #include <math.h>
 
 erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign, const erg_exec_target *targets,
-                         erg_exec_stats *stats, uint32_t *n_subgraphs, uint8_t *failed,
-                         erg_diag *diag) {
+                         erg_exec_stats *stats, double *node_seconds, uint32_t *n_subgraphs,
+                         uint8_t *failed, erg_diag *diag) {
     *stats = (erg_exec_stats){0};
     *n_subgraphs = 0;
     double t_begin = erg_time_s(), simulating_s = 0;
@@ -28,6 +28,12 @@ erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign, const erg_ex
         ERG_RETURN_IF_ERROR(t->backend->execute(t->exec, &sub, &es, diag));
         if (es.simulated_seconds > 0)
             simulating_s += erg_time_s() - t0;
+        erg_diag why;
+        if (node_seconds && (!t->backend->node_times ||
+                             t->backend->node_times(t->exec, node_seconds + start, sub.n_nodes,
+                                                    &why) != ERG_OK))
+            for (size_t i = start; i < end; i++)
+                node_seconds[i] = NAN;
         stats->n_dispatches += es.n_dispatches;
         stats->device_seconds += es.device_seconds;
         stats->bytes_copied += es.bytes_copied;

@@ -22,10 +22,12 @@ typedef struct erg_exec_target {
  * (simulated_seconds), device_seconds is instead the measured time of the
  * rest: the run's wall time less the host time spent simulating, so that
  * device_seconds + simulated_seconds is the run's time had the simulated
- * device been real. On an error, *failed is the target whose
- * compile or execute failed. */
+ * device been real. Where node_seconds is not NULL, node_seconds[i] is
+ * node i's time from its device's timers (NAN where a device has none; 0
+ * for views). On an error, *failed is the target whose compile or execute
+ * failed. */
 erg_status erg_multi_run(const erg_graph *g, const uint8_t *assign, const erg_exec_target *targets,
-                         erg_exec_stats *stats, uint32_t *n_subgraphs, uint8_t *failed,
-                         erg_diag *diag);
+                         erg_exec_stats *stats, double *node_seconds, uint32_t *n_subgraphs,
+                         uint8_t *failed, erg_diag *diag);
 
 #endif

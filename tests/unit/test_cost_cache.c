@@ -2,8 +2,9 @@
  * The cost model and its cache: recorded node times are found again by
  * shape, an unmeasured shape is priced by its op's measured rate (per FLOP
  * in prefill, per byte in decode); the cache file round-trips every field;
- * an entry cut short by a calibration budget comes back flagged partial
- * with its seconds; an entry whose identity differs (another driver or erg
+ * refinement blends real runs' times into rows and adds rows for shapes
+ * calibration never measured; an entry cut short by a calibration budget
+ * comes back flagged partial with its seconds; an entry whose identity differs (another driver or erg
  * version) is not used; a corrupt or malformed file is refused with
  * ERG_FORMAT naming it.
  */
@@ -61,6 +62,52 @@ static void check_lookup(erg_device_costs *c) {
     erg_graph_free(&g8);
 }
 
+/* Refinement from real runs: a row blends in a run's time; a shape never
+ * measured gets a row that lookups find at once, and the table stays
+ * sorted; past ERG_COST_MAX_ROWS rows, none is added. */
+static void check_refine(void) {
+    erg_device_costs c;
+    memset(&c, 0, sizeof c);
+    fill(&c, "cpu|AMD|EPYC||erg 0.1.0");
+    erg_graph g, g8;
+    erg_graph_init(&g, NULL);
+    erg_graph_init(&g8, NULL);
+    build(&g, 4);
+    build(&g8, 8);
+    double sec[2] = {4e-3, 1e-3};
+    CHECK_STATUS(erg_cost_record(&c, NULL, &g, sec, ERG_PROFILE_PREFILL, NULL), ERG_OK);
+    erg_cost_finish(&c);
+    erg_cost_row *r = erg_cost_find_row(&c, erg_cost_node_key(&g, &g.nodes[0]),
+                                        ERG_PROFILE_PREFILL);
+    CHECK(r != NULL && !erg_cost_find_row(&c, erg_cost_node_key(&g8, &g8.nodes[0]),
+                                          ERG_PROFILE_PREFILL));
+    if (r)
+        erg_cost_refine_row(r, 8e-3); /* a quarter of the way from 4 ms to 8 ms */
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[0], ERG_PROFILE_PREFILL), 5e-3, 1e-15);
+    /* 8 rows measured 20 ms, not the 10 ms the rate says. */
+    erg_cost_row row = {.key = erg_cost_node_key(&g8, &g8.nodes[0]),
+                        .phase = ERG_PROFILE_PREFILL, .op = ERG_OP_MATMUL, .seconds = 20e-3};
+    bool added = false;
+    CHECK_STATUS(erg_cost_add_row(&c, NULL, &row, &added, NULL), ERG_OK);
+    CHECK(added && c.n_rows == 3);
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g8, &g8.nodes[0], ERG_PROFILE_PREFILL), 20e-3, 1e-15);
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[1], ERG_PROFILE_PREFILL), 1e-3, 1e-15);
+    for (size_t k = 1; k < c.n_rows; k++)
+        CHECK(c.rows[k - 1].key <= c.rows[k].key);
+    size_t n_added = 0;
+    for (uint64_t k = 0; added && k < ERG_COST_MAX_ROWS; k++) {
+        row.key = k * 0x9e3779b97f4a7c15ull;
+        CHECK_STATUS(erg_cost_add_row(&c, NULL, &row, &added, NULL), ERG_OK);
+        n_added += added;
+    }
+    CHECK_EQ_INT(c.n_rows, ERG_COST_MAX_ROWS);
+    CHECK_EQ_INT(n_added, ERG_COST_MAX_ROWS - 3);
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g8, &g8.nodes[0], ERG_PROFILE_PREFILL), 20e-3, 1e-15);
+    erg_graph_free(&g);
+    erg_graph_free(&g8);
+    erg_device_costs_free(&c, NULL);
+}
+
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
@@ -80,6 +127,7 @@ int main(void) {
     memset(&c, 0, sizeof c);
     fill(&c, "vulkan|Mesa|llvmpipe|23.0|erg 0.1.0");
     check_lookup(&c);
+    check_refine();
     CHECK_STATUS(erg_calib_cache_save(path, &c, 1, NULL), ERG_OK);
 
     /* Round trip; a missing file finds nothing and is no error. */

@@ -1,0 +1,151 @@
+/* Refinement of auto's node costs from real runs: each step's node times,
+ * from the devices' own timers, are averaged into the cost rows of their
+ * shapes (a shape calibration never measured, such as a 128-token
+ * prefill's matmul, gets its row from the first run); when the placed
+ * nodes' predicted time has drifted by more than a quarter since they were
+ * placed, the phase is placed again (and its fusion decided again) with
+ * the refined costs. The refined rows
+ * go back to the calibration cache when the session ends, so the next
+ * session starts from them. */
+#include "runtime/internal.h"
+
+#include <math.h>
+
+#define DRIFT 0.25 /* relative change of the placed nodes' time that places again */
+
+/* Attention's shape grows with the context, so its node in a later step is
+ * not the shape it was placed as: left to calibration (its rows and the
+ * rate fit over them). */
+static bool refinable(const erg_node *n) {
+    return !erg_op_is_view(n->op) && n->op != ERG_OP_ATTENTION;
+}
+
+erg_status erg_auto_refine_map(erg_session *s, erg_auto_phase *ph, const erg_graph *g,
+                               erg_profile_phase phase, erg_diag *diag) {
+    const erg_allocator *al = &s->model->rt->alloc;
+    erg_session_auto *a = s->sched;
+    ph->n_slots = 0;
+    ph->placed_node_s = 0;
+    if (!erg_grow_array(al, (void **)&ph->slot_of, sizeof *ph->slot_of, &ph->cap_slot_of,
+                        g->n_nodes + 1))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "refinement map of %zu nodes", g->n_nodes);
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        ph->slot_of[i] = -1;
+        const erg_node *n = &g->nodes[i];
+        if (!refinable(n))
+            continue;
+        uint8_t t = ph->assign[i];
+        const erg_device_costs *c = &a->costs[t];
+        uint64_t key = erg_cost_node_key(g, n);
+        /* A few dozen shapes per graph: a linear search finds its slot. */
+        size_t k = 0;
+        while (k < ph->n_slots && (ph->slots[k].target != t || ph->slots[k].key != key))
+            k++;
+        if (k == ph->n_slots) {
+            if (!erg_grow_array(al, (void **)&ph->slots, sizeof *ph->slots, &ph->cap_slots,
+                                ph->n_slots + 1))
+                return erg_fail(diag, ERG_OUT_OF_MEMORY, "refinement map of %zu nodes",
+                                g->n_nodes);
+            erg_auto_refine_slot *sl = &ph->slots[ph->n_slots++];
+            const erg_cost_row *r = erg_cost_find_row(c, key, phase);
+            *sl = (erg_auto_refine_slot){.target = t,
+                                         .op = n->op,
+                                         .key = key,
+                                         .row = r ? (uint32_t)(r - c->rows) : UINT32_MAX,
+                                         .placed_s = erg_cost_node_seconds(c, g, n, phase)};
+            erg_profile_node_cost(g, n, &sl->bytes, &sl->flops);
+        }
+        ph->slots[k].n_nodes++;
+        ph->slot_of[i] = (int32_t)k;
+        ph->placed_node_s += ph->slots[k].placed_s;
+    }
+    return ERG_OK;
+}
+
+/* Forgets the fusion decided for steps of nt tokens, so the next one
+ * decides it again with the refined costs. */
+static void forget_fusion(erg_session_auto *a, uint32_t nt) {
+    for (size_t i = 0; i < a->n_fusion; i++)
+        if (a->fusion[i].n_tokens == nt)
+            a->fusion[i].n_tokens = 0;
+}
+
+/* The slot's row in its target's table, found again where rows moved;
+ * NULL where there is none. */
+static erg_cost_row *slot_row(erg_device_costs *c, erg_auto_refine_slot *sl,
+                              erg_profile_phase phase) {
+    if (sl->row < c->n_rows && c->rows[sl->row].key == sl->key && c->rows[sl->row].phase == phase)
+        return &c->rows[sl->row];
+    erg_cost_row *r = erg_cost_find_row(c, sl->key, phase);
+    sl->row = r ? (uint32_t)(r - c->rows) : UINT32_MAX;
+    return r;
+}
+
+/* Averages the slot's mean time of this run into its row, or makes the
+ * row with it where calibration never measured the shape. */
+static void refine_slot(erg_session *s, erg_auto_refine_slot *sl, erg_profile_phase phase) {
+    erg_device_costs *c = &s->sched->costs[sl->target];
+    double mean = sl->sum / sl->n_timed;
+    erg_cost_row *r = slot_row(c, sl, phase);
+    if (r) {
+        erg_cost_refine_row(r, mean);
+    } else {
+        erg_cost_row row = {.key = sl->key, .phase = (uint8_t)phase, .op = sl->op,
+                            .seconds = mean, .bytes = sl->bytes, .flops = sl->flops};
+        bool added = false;
+        erg_diag why;
+        if (erg_cost_add_row(c, &s->model->rt->alloc, &row, &added, &why) != ERG_OK || !added)
+            return; /* out of memory or rows: the shape stays priced by its op's rate */
+    }
+    s->sched->refined[sl->target] = true;
+}
+
+void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt,
+                     const double *node_seconds) {
+    erg_session_auto *a = s->sched;
+    erg_profile_phase phase = nt > 1 ? ERG_PROFILE_PREFILL : ERG_PROFILE_DECODE;
+    erg_auto_phase *ph = &a->phase[phase];
+    if (!ph->structure || !ph->n_slots)
+        return;
+    for (size_t k = 0; k < ph->n_slots; k++) {
+        ph->slots[k].sum = 0;
+        ph->slots[k].n_timed = 0;
+    }
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        int32_t k = ph->slot_of[i];
+        /* 0 is a node that launched nothing; NAN a device without timers. */
+        if (k < 0 || !(node_seconds[i] > 0) || !isfinite(node_seconds[i]))
+            continue;
+        ph->slots[k].sum += node_seconds[i];
+        ph->slots[k].n_timed++;
+    }
+    for (size_t k = 0; k < ph->n_slots; k++)
+        if (ph->slots[k].n_timed)
+            refine_slot(s, &ph->slots[k], phase);
+    double now = 0;
+    for (size_t k = 0; k < ph->n_slots; k++) {
+        erg_auto_refine_slot *sl = &ph->slots[k];
+        const erg_cost_row *r = slot_row(&a->costs[sl->target], sl, phase);
+        now += (r ? r->seconds : sl->placed_s) * sl->n_nodes;
+    }
+    /* With one target there is nowhere else to go. */
+    if (s->n_targets < 2 || fabs(now - ph->placed_node_s) <= DRIFT * ph->placed_node_s)
+        return;
+    ERG_LOGI(&s->model->rt->log,
+             "auto: the placed %s nodes now take %.3f ms by their refined costs (%.3f ms when "
+             "placed); placing again",
+             erg_profile_phase_name(phase), now * 1e3, ph->placed_node_s * 1e3);
+    ph->structure = 0;
+    forget_fusion(a, nt);
+}
+
+void erg_auto_refine_store(erg_session *s) {
+    erg_session_auto *a = s->sched;
+    erg_device_costs refined[ERG_PART_MAX_DEVICES];
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_costs; i++)
+        if (a->refined[i] && !a->failed[i])
+            refined[n++] = a->costs[i];
+    if (n)
+        erg_rt_calibration_update(s->model, refined, n);
+}
