@@ -108,6 +108,10 @@ typedef struct erg_bench_record {
      * model, test and fusion setting, and that device (0, "": none ran). */
     double edp_vs_best;
     char best_device[32];
+    /* auto only: a create after the device's own (calibration cached, the
+     * chosen devices open), the least of three, and what choosing the
+     * placement took in it (0: not measured). */
+    double warm_create_ms, selection_ms;
     /* Not ERG_BENCH_OK: the numbers are 0 and reason says why. */
     erg_bench_status status;
     char reason[512];

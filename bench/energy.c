@@ -74,10 +74,13 @@ void erg_bench_energy_end(erg_bench_energy *e, double busy_s, double wall_s,
         sum->simulated = true;
         sum->joules += simulated_joules + (wall_s > 0 ? r.joules * share : 0);
         sum->simulated_s += simulated_s;
-        sum->real_s += wall_s;
     } else {
         sum->joules += r.joules;
     }
+}
+
+double erg_bench_energy_delay_s(const erg_bench_energy_sum *sum) {
+    return sum->wall_s + sum->simulated_s;
 }
 
 double erg_bench_energy_joules(const erg_bench_energy *e, const erg_bench_energy_sum *sum) {

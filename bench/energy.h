@@ -22,12 +22,12 @@ typedef struct erg_bench_energy {
 
 /* One test's windows added up. */
 typedef struct erg_bench_energy_sum {
+    /* wall_s: the runs' measured time; of a partly simulated run, its
+     * measured parts (the CPU's, say: the host wall less the time spent
+     * simulating), whose joules are the meter's. */
     double joules, busy_s, wall_s;
-    bool simulated;        /* the device's own model reported the joules */
+    bool simulated;        /* the device's own model reported joules */
     double simulated_s;    /* and the seconds its model took */
-    /* A partly simulated run's measured parts (the CPU's, say): the host
-     * wall less the time spent simulating; their joules are the meter's. */
-    double real_s;
 } erg_bench_energy_sum;
 
 /* The meter of the runtime's device named `device` (the CPU's when no
@@ -52,6 +52,12 @@ void erg_bench_energy_begin(erg_bench_energy *e);
 void erg_bench_energy_end(erg_bench_energy *e, double busy_s, double wall_s,
                           double simulated_joules, double simulated_s,
                           erg_bench_energy_sum *sum);
+
+/* A test's delay: its runs' measured time plus what a simulated device's
+ * model took (the host's wall time in simulating is the simulator's, no
+ * device's); a test that used the simulated device in some runs only
+ * (auto placing again) counts the others whole. */
+double erg_bench_energy_delay_s(const erg_bench_energy_sum *sum);
 
 /* A test's joules and where they came from. A meter that failed during the
  * run makes every window the estimate (never half measured). */

@@ -78,6 +78,9 @@ cJSON *erg_bench_record_json(const erg_bench_record *c) {
     bool vs = ok && c->best_device[0];
     add_number(o, "edp_vs_best_single", vs, c->edp_vs_best);
     add_string(o, "best_single_device", vs ? c->best_device : "");
+    bool warm = ok && c->warm_create_ms > 0;
+    add_number(o, "warm_create_ms", warm, c->warm_create_ms);
+    add_number(o, "selection_ms", warm, c->selection_ms);
     return o;
 }
 

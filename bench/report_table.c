@@ -166,6 +166,16 @@ static void print_notes(const erg_bench_results *r, bool markdown) {
                    c->model, c->test, c->fusion ? "" : " without fusion", c->edp_vs_best,
                    c->best_device);
     }
+    for (size_t i = 0; i < r->n; i++) {
+        const erg_bench_record *c = &r->records[i];
+        /* Once per model: the records of one session share the figure. */
+        if (c->status == ERG_BENCH_OK && c->warm_create_ms > 0 &&
+            (i == 0 || strcmp(r->records[i - 1].model, c->model) != 0 ||
+             r->records[i - 1].warm_create_ms != c->warm_create_ms))
+            printf("%sauto, %s: a warm session create takes %.1f ms, of which choosing the "
+                   "placement (cached calibration and placing the step graphs) %.1f ms\n",
+                   bullet, c->model, c->warm_create_ms, c->selection_ms);
+    }
     for (size_t i = 0; i < r->n_notes; i++)
         printf("%s%s\n", bullet, r->notes[i]);
 }

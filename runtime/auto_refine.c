@@ -2,16 +2,14 @@
  * from the devices' own timers, are averaged into the cost rows of their
  * shapes (a shape calibration never measured, such as a 128-token
  * prefill's matmul, gets its row from the first run); when the placed
- * nodes' predicted time has drifted by more than a quarter since they were
- * placed, the phase is placed again (and its fusion decided again) with
- * the refined costs. The refined rows
- * go back to the calibration cache when the session ends, so the next
- * session starts from them. */
+ * nodes' predicted time has drifted by more than ERG_AUTO_DRIFT since they
+ * were placed, the phase is placed again (and its fusion decided again)
+ * with the refined costs, at most once per ERG_AUTO_REPLACE_RATIO times
+ * what placing took. The refined rows go back to the calibration cache
+ * when the session ends, so the next session starts from them. */
 #include "runtime/internal.h"
 
 #include <math.h>
-
-#define DRIFT 0.25 /* relative change of the placed nodes' time that places again */
 
 /* Attention's shape grows with the context, so its node in a later step is
  * not the shape it was placed as: left to calibration (its rows and the
@@ -88,7 +86,7 @@ static void refine_slot(erg_session *s, erg_auto_refine_slot *sl, erg_profile_ph
     double mean = sl->sum / sl->n_timed;
     erg_cost_row *r = slot_row(c, sl, phase);
     if (r) {
-        erg_cost_refine_row(r, mean);
+        erg_cost_refine_row(r, mean, sl->least, sl->most);
     } else {
         erg_cost_row row = {.key = sl->key, .phase = (uint8_t)phase, .op = sl->op,
                             .seconds = mean, .bytes = sl->bytes, .flops = sl->flops};
@@ -100,15 +98,16 @@ static void refine_slot(erg_session *s, erg_auto_refine_slot *sl, erg_profile_ph
     s->sched->refined[sl->target] = true;
 }
 
-void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt,
-                     const double *node_seconds) {
+void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt, const double *node_seconds,
+                     double wall_s) {
     erg_session_auto *a = s->sched;
     erg_profile_phase phase = nt > 1 ? ERG_PROFILE_PREFILL : ERG_PROFILE_DECODE;
     erg_auto_phase *ph = &a->phase[phase];
     if (!ph->structure || !ph->n_slots)
         return;
+    ph->run_s += wall_s;
     for (size_t k = 0; k < ph->n_slots; k++) {
-        ph->slots[k].sum = 0;
+        ph->slots[k].sum = ph->slots[k].most = 0;
         ph->slots[k].n_timed = 0;
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
@@ -116,8 +115,11 @@ void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt,
         /* 0 is a node that launched nothing; NAN a device without timers. */
         if (k < 0 || !(node_seconds[i] > 0) || !isfinite(node_seconds[i]))
             continue;
-        ph->slots[k].sum += node_seconds[i];
-        ph->slots[k].n_timed++;
+        erg_auto_refine_slot *sl = &ph->slots[k];
+        sl->least = sl->n_timed ? fmin(sl->least, node_seconds[i]) : node_seconds[i];
+        sl->most = fmax(sl->most, node_seconds[i]);
+        sl->sum += node_seconds[i];
+        sl->n_timed++;
     }
     for (size_t k = 0; k < ph->n_slots; k++)
         if (ph->slots[k].n_timed)
@@ -129,7 +131,8 @@ void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt,
         now += (r ? r->seconds : sl->placed_s) * sl->n_nodes;
     }
     /* With one target there is nowhere else to go. */
-    if (s->n_targets < 2 || fabs(now - ph->placed_node_s) <= DRIFT * ph->placed_node_s)
+    if (s->n_targets < 2 || fabs(now - ph->placed_node_s) <= ERG_AUTO_DRIFT * ph->placed_node_s ||
+        ph->run_s < ERG_AUTO_REPLACE_RATIO * ph->place_cost_s)
         return;
     ERG_LOGI(&s->model->rt->log,
              "auto: the placed %s nodes now take %.3f ms by their refined costs (%.3f ms when "

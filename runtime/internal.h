@@ -96,7 +96,7 @@ typedef struct erg_auto_refine_slot {
     double bytes, flops;        /* what one node moves and computes */
     double placed_s;            /* one node's predicted seconds when placed */
     uint32_t n_nodes;           /* nodes of the graph with this shape */
-    double sum;                 /* this run's times of them */
+    double sum, least, most;    /* this run's times of them */
     uint32_t n_timed;
 } erg_auto_refine_slot;
 
@@ -111,7 +111,18 @@ typedef struct erg_auto_phase {
     erg_auto_refine_slot *slots;
     size_t n_slots, cap_slots;
     double placed_node_s;       /* the slots' nodes' seconds when placed */
+    /* What placing it took (with its fusion decision), and the wall time
+     * its steps have run since: placing again waits until the second is
+     * ERG_AUTO_REPLACE_RATIO times the first. */
+    double place_cost_s, run_s;
 } erg_auto_phase;
+
+/* Refinement (auto_refine.c): the relative change of the placed nodes'
+ * time that places a phase again, and how much longer than a placement
+ * took its steps must have run before it is placed again (placing again
+ * then costs at most 1/ERG_AUTO_REPLACE_RATIO of the run time). */
+#define ERG_AUTO_DRIFT 0.10
+#define ERG_AUTO_REPLACE_RATIO 20
 
 typedef struct erg_session_auto {
     erg_device_costs costs[ERG_PART_MAX_DEVICES]; /* per target (per device while planning) */
@@ -129,6 +140,7 @@ typedef struct erg_session_auto {
      * costs, which the session then writes back to the calibration cache. */
     double *node_s;
     size_t cap_node_s;
+    double fusion_cost_s;       /* fusion decisions since the last placement */
     bool refined[ERG_PART_MAX_DEVICES];
     char inject_device[32];     /* ERG_SCHED_FAIL's device, or "" */
     long inject_countdown;      /* uses left before it fails */
@@ -259,11 +271,12 @@ void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
  * its nodes to the cost rows that priced them. */
 erg_status erg_auto_refine_map(erg_session *s, erg_auto_phase *ph, const erg_graph *g,
                                erg_profile_phase phase, erg_diag *diag);
-/* After a step ran with node_seconds from the devices' timers: averages
- * them into the rows; nodes that together take more than a quarter longer
- * or shorter than when placed place the next steps of the phase again. */
-void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt,
-                     const double *node_seconds);
+/* After a step ran (in wall_s) with node_seconds from the devices'
+ * timers: averages them into the rows; nodes that together take
+ * ERG_AUTO_DRIFT longer or shorter than when placed place the next steps
+ * of the phase again, once they have run long enough to pay for it. */
+void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt, const double *node_seconds,
+                     double wall_s);
 /* Writes refined costs back to the calibration cache (at session free). */
 void erg_auto_refine_store(erg_session *s);
 /* Replaces the calibration cache's entries for costs[0 .. n) (same

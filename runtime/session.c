@@ -272,7 +272,7 @@ static erg_status run_auto(erg_session *s, const erg_graph *g, uint32_t nt, erg_
         if (st == ERG_OK) {
             erg_session_auto_observe(s, s->stats.predicted_seconds - predicted,
                                      erg_time_s() - t0, s->stats.n_subgraphs);
-            erg_auto_refine(s, g, nt, a->node_s);
+            erg_auto_refine(s, g, nt, a->node_s, erg_time_s() - t0);
         }
         if (st != ERG_DEVICE)
             return st;

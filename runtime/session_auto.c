@@ -71,7 +71,10 @@ bool erg_session_auto_runs(void *session, const erg_graph *g, const erg_node *n)
             return !a->fusion[i].unfused;
     bool used[ERG_PART_MAX_DEVICES] = {false};
     erg_diag why = {{0}};
-    if (decide_fusion(s, nt, used, &why) != ERG_OK) {
+    double t0 = erg_time_s();
+    erg_status st = decide_fusion(s, nt, used, &why);
+    a->fusion_cost_s += erg_time_s() - t0; /* part of placing again (auto_refine.c) */
+    if (st != ERG_OK) {
         ERG_LOGW(&s->model->rt->log, "auto: matmuls stay fused: %s", why.msg);
         return true;
     }
@@ -249,6 +252,15 @@ static erg_status decide_fusion(erg_session *s, uint32_t nt, bool *used, erg_dia
     for (size_t i = 0; st == ERG_OK && i < g[best].n_nodes; i++)
         if (!erg_op_is_view(g[best].nodes[i].op))
             used[assign[best][i]] = true;
+    /* The other variant's devices too where it is within a drift of the
+     * best: refinement from real runs may prefer it (auto_refine.c), and
+     * can only move work to devices the session opened. */
+    bool near = st == ERG_OK && placed[!best] &&
+                objective(&a->goal, &r[!best]) <=
+                    (1 + ERG_AUTO_DRIFT) * objective(&a->goal, &r[best]);
+    for (size_t i = 0; near && i < g[!best].n_nodes; i++)
+        if (!erg_op_is_view(g[!best].nodes[i].op))
+            used[assign[!best][i]] = true;
     for (int v = 0; v < 2; v++) {
         erg_free(&rt->alloc, assign[v]);
         erg_graph_free(&g[v]);
@@ -322,6 +334,7 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
     pthread_mutex_unlock(&s->model->lock);
     size_t n = rt->n_devices < ERG_PART_MAX_DEVICES ? rt->n_devices : ERG_PART_MAX_DEVICES;
     a->n_costs = n;
+    double t_select = erg_time_s();
     erg_calib_outcome outcome[ERG_PART_MAX_DEVICES];
     erg_calib_request req = {.cut_short = true};
     ERG_RETURN_IF_ERROR(erg_rt_calib_budget(&req.budget_s, diag));
@@ -345,6 +358,10 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
         st = plan(s, used, diag);
     }
     ERG_RETURN_IF_ERROR(st);
+    s->stats.selection_seconds = erg_time_s() - t_select;
+    for (size_t i = 0; i < n; i++)
+        s->stats.selection_calibrated |=
+            outcome[i] == ERG_CALIB_MEASURED || outcome[i] == ERG_CALIB_PARTIAL;
     /* The targets: the devices the placement uses, their costs in order. */
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -451,6 +468,11 @@ erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t 
             a->placed_with_s = a->extra_handover_s;
             ERG_RETURN_IF_ERROR(erg_auto_place(g, phase, devs, n, a->weight_bytes, &a->goal, al,
                                                ph->assign, &ph->result, diag));
+            /* What placing the phase again costs: this and the fusion
+             * decision made for its graph. */
+            ph->place_cost_s = erg_time_s() - t0 + a->fusion_cost_s;
+            ph->run_s = 0;
+            a->fusion_cost_s = 0;
             char parts[512];
             describe(s, g, ph->assign, parts, sizeof parts);
             ERG_LOGI(&s->model->rt->log,

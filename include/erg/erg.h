@@ -518,6 +518,11 @@ typedef struct erg_session_stats {
     /* Devices that failed during the session (auto): their work was placed
      * on the remaining devices and the eval run again. */
     uint32_t n_devices_failed;
+    /* Device "auto": what choosing the placement took in the create:
+     * loading the calibration (or measuring it, when calibrated is true)
+     * and placing the step graphs; opening the chosen devices is not in it. */
+    double selection_seconds;
+    bool selection_calibrated;
 } erg_session_stats;
 
 ERG_API erg_status erg_session_get_stats(const erg_session *session, erg_session_stats *stats);

@@ -8,7 +8,8 @@
  *   device running nodes;
  * - the scheduler's own placement under each policy gives them too, with a
  *   prediction of time and energy;
- * - the calibration is cached: a warm create adds little to the explicit
+ * - the calibration is cached: a warm create (selection_calibrated false,
+ *   unlike the create that measured again) adds little to the explicit
  *   device's create (the figure is printed), and a corrupt cache file is
  *   replaced after a warning.
  *
@@ -139,6 +140,17 @@ static void check_startup(erg_model *m) {
     printf("warm create: auto %.2f ms, cpu %.2f ms: selection adds %.2f ms\n", autom, cpu,
            autom - cpu);
     CHECK_EQ_INT(n_calibrations, 0);
+    /* The stats say what choosing took, and that nothing was measured. */
+    erg_session_options so = ERG_SESSION_OPTIONS_INIT;
+    so.device = "auto";
+    so.n_ctx = 32;
+    erg_session *s = NULL;
+    erg_session_stats st = {.struct_size = sizeof st};
+    CHECK_STATUS(erg_session_create(m, &so, &s), ERG_OK);
+    CHECK_STATUS(erg_session_get_stats(s, &st), ERG_OK);
+    erg_session_destroy(s);
+    printf("warm create: selection %.2f ms\n", st.selection_seconds * 1e3);
+    CHECK(st.selection_seconds > 0 && !st.selection_calibrated);
 }
 
 /* Overwrites every calibration file under dir with text. */
@@ -168,9 +180,11 @@ static void check_corrupt_cache(erg_model *m, size_t nv, const float *want, floa
     const char *dir = getenv("ERG_CACHE_DIR");
     CHECK(dir && spoil_cache(dir, "{\"format\": 1, \"devices\": [{\"identity\": 3") > 0);
     n_warnings = 0;
-    CHECK(run(m, "auto", ERG_POLICY_DEFAULT, nv, got, NULL, 0, NULL));
+    erg_session_stats st;
+    CHECK(run(m, "auto", ERG_POLICY_DEFAULT, nv, got, NULL, 0, &st));
     CHECK_MSG(n_warnings == 1 && strstr(last_warning, "calibrating again"),
               "%d warnings, the last: %s", n_warnings, last_warning);
+    CHECK(st.selection_calibrated && st.selection_seconds > 0);
     CHECK(test_nrmse(got, want, (N_DECODE + 1) * nv) <= MAX_NERR);
     /* Rewritten: the next create warns no more. */
     n_warnings = 0;

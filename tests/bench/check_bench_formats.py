@@ -114,6 +114,12 @@ def check_values(rec, where):
     if rec["device"] != "auto":
         check(rec["edp_vs_best_single"] is None and rec["best_single_device"] is None,
               f"{where}: a single device compared with the best single device")
+        check(rec["warm_create_ms"] is None and rec["selection_ms"] is None,
+              f"{where}: a single device with auto's warm start")
+    elif rec["status"] == "ok":
+        check(rec["warm_create_ms"] > 0 and 0 < rec["selection_ms"] <= rec["warm_create_ms"],
+              f"{where}: warm create {rec['warm_create_ms']} ms, selection "
+              f"{rec['selection_ms']} ms")
 
 
 def check_records(records, label, n_expected):

@@ -1,8 +1,10 @@
 /* The bench's derived figures on worked examples: a prefill's operations
  * (from the model's shape, counted here independently of the tensors the
- * bench sums), its share of the arithmetic peak, and auto against the best
- * single device. */
+ * bench sums), its share of the arithmetic peak, auto against the best
+ * single device, and the delay and joules of a test partly simulated in
+ * some runs only. */
 #include "bench/bench.h"
+#include "bench/energy.h"
 #include "tests/support/test_models.h"
 #include "tests/test.h"
 
@@ -93,7 +95,39 @@ static void set_arith(void) {
     CHECK(none.arith_peak_gops == 0 && none.arith_isa[0] == '\0');
 }
 
+/* A test whose runs were partly simulated in some runs only (auto placing
+ * again): its delay is the model's seconds plus every run's measured
+ * time, and its joules the model's plus the estimate over the measured
+ * time. */
+static void mixed_simulated_runs(void) {
+    erg_runtime_options ro = ERG_RUNTIME_OPTIONS_INIT;
+    erg_runtime *rt = NULL;
+    CHECK_STATUS(erg_runtime_create(&ro, &rt), ERG_OK);
+    erg_bench_energy e;
+    char err[256];
+    CHECK_STATUS(erg_bench_energy_open(rt, "cpu", &e, err, sizeof err), ERG_OK);
+    erg_bench_energy_sum partly = {0}, whole = {0}, real = {0};
+    erg_bench_energy_begin(&e);
+    erg_bench_energy_end(&e, 0.01, 0.01, 0.5, 0.2, &partly); /* CPU parts 10 ms, NPU 200 ms */
+    erg_bench_energy_begin(&e);
+    erg_bench_energy_end(&e, 0.03, 0.03, 0, 0, &partly);     /* all on the CPU, 30 ms */
+    erg_bench_energy_begin(&e);
+    erg_bench_energy_end(&e, 0.01, 0.01, 0.5, 0.2, &whole);
+    erg_bench_energy_begin(&e);
+    erg_bench_energy_end(&e, 0.03, 0.03, 0, 0, &real);
+    CHECK(partly.simulated && !real.simulated);
+    CHECK_NEAR(erg_bench_energy_delay_s(&partly), 0.24, 1e-12);
+    CHECK_NEAR(erg_bench_energy_delay_s(&real), 0.03, 1e-12);
+    CHECK(erg_bench_energy_source(&e, &partly) == ERG_ENERGY_SIMULATED);
+    CHECK_NEAR(erg_bench_energy_joules(&e, &partly),
+               erg_bench_energy_joules(&e, &whole) + erg_bench_energy_joules(&e, &real), 1e-12);
+    CHECK(erg_bench_energy_joules(&e, &real) > 0);
+    erg_bench_energy_close(&e);
+    erg_runtime_destroy(rt);
+}
+
 int main(void) {
+    mixed_simulated_runs();
     prefill_ops(false);
     prefill_ops(true);
     compare_auto();

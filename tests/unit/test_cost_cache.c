@@ -2,7 +2,8 @@
  * The cost model and its cache: recorded node times are found again by
  * shape, an unmeasured shape is priced by its op's measured rate (per FLOP
  * in prefill, per byte in decode); the cache file round-trips every field;
- * refinement blends real runs' times into rows and adds rows for shapes
+ * refinement blends real runs' times into rows (takes them where every
+ * node was more than twice off) and adds rows for shapes
  * calibration never measured; an entry cut short by a calibration budget
  * comes back flagged partial with its seconds; an entry whose identity differs (another driver or erg
  * version) is not used; a corrupt or malformed file is refused with
@@ -82,8 +83,23 @@ static void check_refine(void) {
     CHECK(r != NULL && !erg_cost_find_row(&c, erg_cost_node_key(&g8, &g8.nodes[0]),
                                           ERG_PROFILE_PREFILL));
     if (r)
-        erg_cost_refine_row(r, 8e-3); /* a quarter of the way from 4 ms to 8 ms */
+        erg_cost_refine_row(r, 8e-3, 8e-3, 8e-3); /* a quarter of the way from 4 ms to 8 ms */
     CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[0], ERG_PROFILE_PREFILL), 5e-3, 1e-15);
+    if (r)
+        erg_cost_refine_row(r, 11e-3, 10.5e-3, 12e-3); /* every node over twice: taken */
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[0], ERG_PROFILE_PREFILL), 11e-3, 1e-15);
+    if (r)
+        erg_cost_refine_row(r, 6e-3, 6e-3, 6e-3); /* within twice: blended */
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[0], ERG_PROFILE_PREFILL), 9.75e-3, 1e-15);
+    if (r)
+        erg_cost_refine_row(r, 40e-3, 8e-3, 80e-3); /* one node preempted: blended */
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[0], ERG_PROFILE_PREFILL), 17.3125e-3,
+               1e-15);
+    if (r)
+        erg_cost_refine_row(r, 2e-3, 1e-3, 3e-3); /* every node over twice as fast: taken */
+    CHECK_NEAR(erg_cost_node_seconds(&c, &g, &g.nodes[0], ERG_PROFILE_PREFILL), 2e-3, 1e-15);
+    if (r)
+        r->seconds = 5e-3;
     /* 8 rows measured 20 ms, not the 10 ms the rate says. */
     erg_cost_row row = {.key = erg_cost_node_key(&g8, &g8.nodes[0]),
                         .phase = ERG_PROFILE_PREFILL, .op = ERG_OP_MATMUL, .seconds = 20e-3};
