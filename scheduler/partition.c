@@ -50,8 +50,8 @@ typedef struct solver {
     int32_t *pos;             /* per node: its place in front_prev, -1 if none */
     label *labels;            /* every kept label, step by step */
     size_t n_labels, cap_labels;
-    label *cand;              /* one step's candidates */
-    size_t cap_cand;
+    label *cand, *cand_tmp;   /* one step's candidates, and room to sort them */
+    size_t cap_cand, cap_cand_tmp;
     size_t max_states;
     bool over_budget;         /* the exact pass hit MAX_FRONT_LABELS */
 } solver;
@@ -92,13 +92,36 @@ void erg_partition_cost(const erg_part_problem *p, const uint8_t *assign, double
     *joules = e;
 }
 
-static int by_state_time_energy(const void *pa, const void *pb) {
+static int by_time_energy(const void *pa, const void *pb) {
     const label *a = pa, *b = pb;
-    if (a->state != b->state)
-        return a->state < b->state ? -1 : 1;
     if (a->t != b->t)
         return a->t < b->t ? -1 : 1;
     return a->e < b->e ? -1 : a->e > b->e;
+}
+
+/* Orders the step's n candidates by state, stably: a radix sort on the
+ * state's bytes (states are below MAX_STATES, so three passes), linear
+ * where a comparison sort of thousands of labels per step was most of a
+ * placement's time. */
+static erg_status sort_by_state(solver *s, size_t n, erg_diag *diag) {
+    if (!erg_grow_array(s->a, (void **)&s->cand_tmp, sizeof *s->cand_tmp, &s->cap_cand_tmp, n))
+        return erg_fail(diag, ERG_OUT_OF_MEMORY, "partition candidates");
+    label *from = s->cand, *to = s->cand_tmp;
+    for (unsigned shift = 0; (MAX_STATES - 1) >> shift; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t k = 0; k < n; k++)
+            count[((from[k].state >> shift) & 0xff) + 1]++;
+        for (size_t b = 1; b < 257; b++)
+            count[b] += count[b - 1];
+        for (size_t k = 0; k < n; k++)
+            to[count[(from[k].state >> shift) & 0xff]++] = from[k];
+        label *tmp = from;
+        from = to;
+        to = tmp;
+    }
+    if (from != s->cand)
+        memcpy(s->cand, from, n * sizeof *from);
+    return ERG_OK;
 }
 
 static erg_status check_problem(const erg_part_problem *p, erg_diag *diag) {
@@ -166,8 +189,7 @@ static erg_status keep(solver *s, const label *x, erg_diag *diag) {
 /* Keeps, per state, the least weighted label (SCALAR) or the labels no
  * other label of the state dominates (FRONT). */
 static erg_status keep_fronts(solver *s, size_t n_cand, erg_diag *diag) {
-    if (n_cand)
-        qsort(s->cand, n_cand, sizeof *s->cand, by_state_time_energy);
+    ERG_RETURN_IF_ERROR(sort_by_state(s, n_cand, diag));
     for (size_t g = 0; g < n_cand;) {
         size_t end = g;
         while (end < n_cand && s->cand[end].state == s->cand[g].state)
@@ -182,6 +204,7 @@ static erg_status keep_fronts(solver *s, size_t n_cand, erg_diag *diag) {
             g = end;
             continue;
         }
+        qsort(&s->cand[g], end - g, sizeof *s->cand, by_time_energy);
         size_t first = s->n_labels;
         double best_e = INFINITY;
         for (size_t k = g; k < end; k++) {
@@ -418,6 +441,7 @@ static void solver_free(solver *s) {
     erg_free(s->a, s->w_rest);
     erg_free(s->a, s->labels);
     erg_free(s->a, s->cand);
+    erg_free(s->a, s->cand_tmp);
 }
 
 /* Scalar passes first: least latency, least energy, then weighted sums that
