@@ -6,10 +6,13 @@
  * were placed, the phase is placed again (and its fusion decided again)
  * with the refined costs, at most once per ERG_AUTO_REPLACE_RATIO times
  * what placing took. The refined rows go back to the calibration cache
- * when the session ends, so the next session starts from them. */
+ * when the session ends, so the next session starts from them (for a
+ * device on the host's cores, only the rows of shapes calibration never
+ * measured: host_rows). */
 #include "runtime/internal.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Attention's shape grows with the context, so its node in a later step is
  * not the shape it was placed as: left to calibration (its rows and the
@@ -86,7 +89,7 @@ static void refine_slot(erg_session *s, erg_auto_refine_slot *sl, erg_profile_ph
     double mean = sl->sum / sl->n_timed;
     erg_cost_row *r = slot_row(c, sl, phase);
     if (r) {
-        erg_cost_refine_row(r, mean, sl->least, sl->most);
+        erg_cost_refine_row(c, r, mean, sl->least, sl->most);
     } else {
         erg_cost_row row = {.key = sl->key, .phase = (uint8_t)phase, .op = sl->op,
                             .seconds = mean, .bytes = sl->bytes, .flops = sl->flops};
@@ -142,13 +145,64 @@ void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt, const doub
     forget_fusion(a, nt);
 }
 
+erg_status erg_auto_refine_begin(erg_session *s, erg_diag *diag) {
+    erg_session_auto *a = s->sched;
+    for (size_t i = 0; i < a->n_costs; i++) {
+        const erg_device_costs *c = &a->costs[i];
+        if (!c->shares_host || !c->n_rows)
+            continue;
+        a->calibrated[i] = erg_malloc(&s->model->rt->alloc, c->n_rows * sizeof *c->rows);
+        if (!a->calibrated[i])
+            return erg_fail(diag, ERG_OUT_OF_MEMORY, "cost table of %s", c->device);
+        memcpy(a->calibrated[i], c->rows, c->n_rows * sizeof *c->rows);
+        a->n_calibrated[i] = c->n_rows;
+    }
+    return ERG_OK;
+}
+
+/* What goes back to the cache for a target on the host's cores: its
+ * calibrated rows, and the rows of shapes calibration never measured as
+ * this session refined them. Its refined times of calibrated shapes stay
+ * with the session: they followed this session's load on the host, which
+ * the next one does not share, and a shape the placement then left is
+ * never run again to correct them. ERG_OUT_OF_MEMORY: nothing kept. */
+static erg_status host_rows(const erg_session_auto *a, size_t i, const erg_allocator *al,
+                            erg_device_costs *out) {
+    const erg_device_costs *c = &a->costs[i];
+    const erg_device_costs calibrated = {.rows = a->calibrated[i],
+                                         .n_rows = a->n_calibrated[i]};
+    *out = *c;
+    out->rows = erg_malloc(al, (c->n_rows + 1) * sizeof *c->rows);
+    if (!out->rows)
+        return ERG_OUT_OF_MEMORY;
+    out->n_rows = out->cap_rows = 0;
+    for (size_t k = 0; k < c->n_rows; k++) {
+        const erg_cost_row *was = erg_cost_find_row(&calibrated, c->rows[k].key, c->rows[k].phase);
+        out->rows[out->n_rows++] = was ? *was : c->rows[k];
+    }
+    out->cap_rows = c->n_rows + 1;
+    return ERG_OK;
+}
+
 void erg_auto_refine_store(erg_session *s) {
     erg_session_auto *a = s->sched;
+    const erg_allocator *al = &s->model->rt->alloc;
     erg_device_costs refined[ERG_PART_MAX_DEVICES];
+    bool owned[ERG_PART_MAX_DEVICES] = {false};
     size_t n = 0;
-    for (size_t i = 0; i < a->n_costs; i++)
-        if (a->refined[i] && !a->failed[i])
+    for (size_t i = 0; i < a->n_costs; i++) {
+        if (!a->refined[i] || a->failed[i])
+            continue;
+        if (!a->calibrated[i])
             refined[n++] = a->costs[i];
+        else if (host_rows(a, i, al, &refined[n]) == ERG_OK)
+            owned[n++] = true;
+    }
     if (n)
         erg_rt_calibration_update(s->model, refined, n);
+    for (size_t k = 0; k < n; k++)
+        if (owned[k])
+            erg_device_costs_free(&refined[k], al);
+    for (size_t i = 0; i < ERG_PART_MAX_DEVICES; i++)
+        erg_free(al, a->calibrated[i]);
 }

@@ -142,6 +142,11 @@ typedef struct erg_session_auto {
     size_t cap_node_s;
     double fusion_cost_s;       /* fusion decisions since the last placement */
     bool refined[ERG_PART_MAX_DEVICES];
+    /* Per target on the host's cores: its rows as calibrated (or cached),
+     * which is what goes back to the cache for them, with the rows of new
+     * shapes added (erg_auto_refine_store). */
+    erg_cost_row *calibrated[ERG_PART_MAX_DEVICES];
+    size_t n_calibrated[ERG_PART_MAX_DEVICES];
     char inject_device[32];     /* ERG_SCHED_FAIL's device, or "" */
     long inject_countdown;      /* uses left before it fails */
     /* Per step size (tokens): whether its matmuls stay unfused, so that a
@@ -267,7 +272,10 @@ erg_status erg_session_auto_injected_failure(erg_session *s, const erg_graph *g,
  * fifth places the next steps again. */
 void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
                               uint32_t n_subgraphs);
-/* Refinement of node costs (auto_refine.c). After a step is placed: maps
+/* Refinement of node costs (auto_refine.c). At create, once the targets
+ * are set: keeps the calibrated rows of those on the host's cores. */
+erg_status erg_auto_refine_begin(erg_session *s, erg_diag *diag);
+/* After a step is placed: maps
  * its nodes to the cost rows that priced them. */
 erg_status erg_auto_refine_map(erg_session *s, erg_auto_phase *ph, const erg_graph *g,
                                erg_profile_phase phase, erg_diag *diag);
@@ -277,7 +285,8 @@ erg_status erg_auto_refine_map(erg_session *s, erg_auto_phase *ph, const erg_gra
  * of the phase again, once they have run long enough to pay for it. */
 void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt, const double *node_seconds,
                      double wall_s);
-/* Writes refined costs back to the calibration cache (at session free). */
+/* Writes refined costs back to the calibration cache (at session free);
+ * frees the calibrated rows. */
 void erg_auto_refine_store(erg_session *s);
 /* Replaces the calibration cache's entries for costs[0 .. n) (same
  * identity) with them; a cache that cannot be read or written is left as

@@ -378,6 +378,7 @@ erg_status erg_session_auto_create(erg_session *s, const erg_session_options *o,
         k++;
     }
     a->n_costs = k;
+    ERG_RETURN_IF_ERROR(erg_auto_refine_begin(s, diag));
     const char *inject = getenv("ERG_SCHED_FAIL");
     if (inject && *inject) {
         snprintf(a->inject_device, sizeof a->inject_device, "%s", inject);

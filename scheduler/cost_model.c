@@ -64,8 +64,10 @@ erg_status erg_cost_add_row(erg_device_costs *c, const erg_allocator *a, const e
     return ERG_OK;
 }
 
-void erg_cost_refine_row(erg_cost_row *r, double mean, double least, double most) {
-    if (least > ERG_COST_REFINE_JUMP * r->seconds || most * ERG_COST_REFINE_JUMP < r->seconds)
+void erg_cost_refine_row(const erg_device_costs *c, erg_cost_row *r, double mean, double least,
+                         double most) {
+    if (!c->shares_host &&
+        (least > ERG_COST_REFINE_JUMP * r->seconds || most * ERG_COST_REFINE_JUMP < r->seconds))
         r->seconds = mean;
     else
         r->seconds += ERG_COST_REFINE_WEIGHT * (mean - r->seconds);

@@ -82,16 +82,19 @@ erg_status erg_cost_add_row(erg_device_costs *c, const erg_allocator *a, const e
                             bool *added, erg_diag *diag);
 
 /* Refinement from real runs: blends the mean time the nodes of a shape
- * took in one run into its row (weight ERG_COST_REFINE_WEIGHT for the new
- * time), or takes it where even the least of their times was more than
+ * took in one run into its row of c (weight ERG_COST_REFINE_WEIGHT for
+ * the new time). On a device with hardware of its own (!shares_host), it
+ * takes the mean where even the least of the times was more than
  * ERG_COST_REFINE_JUMP times slower, or the most that many times faster:
- * the device changed. A host that preempts a run slows one node, not
- * every node of a shape, so that is blended as jitter. Calibration keeps
+ * the device changed (a throttled or shared link). A device on the host's
+ * cores is only blended: whatever else the host runs slows a whole step
+ * of it at times, which is not a change of the device. Calibration keeps
  * the least time it saw; real runs share the machine with everything else
  * on it, so placement follows what they take. */
 #define ERG_COST_REFINE_WEIGHT 0.25
 #define ERG_COST_REFINE_JUMP 2.0
-void erg_cost_refine_row(erg_cost_row *r, double mean, double least, double most);
+void erg_cost_refine_row(const erg_device_costs *c, erg_cost_row *r, double mean, double least,
+                         double most);
 
 /* Seconds node n of g takes on the device in the phase; INFINITY when the
  * calibration has nothing to go by. */

@@ -7,7 +7,9 @@
 #   2. the same profile name with a 50 MB/s link and 0.5 ms per transfer:
 #      the cached costs still place the matmuls on npu-sim, the runs'
 #      times drift past the prediction, and auto places them on the CPU;
-#   3. a new session: placed on the CPU from the start.
+#   3. a new session: placed on the CPU from the start;
+#   4. the CPU's cached rows of calibrated shapes are as calibrated, and a
+#      shape calibration never ran gets its row.
 include(${CMAKE_CURRENT_LIST_DIR}/../cli/common.cmake)
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK}/profiles)
@@ -60,3 +62,47 @@ message("run 3, a new session: ${next}")
 if(next MATCHES "npu-sim:0: MATMUL")
   message(FATAL_ERROR "run 3 did not start from the refined costs:\n${log}")
 endif()
+
+# The CPU's rows in the cache: "key/phase=seconds" per row, in a list.
+function(cpu_rows out_var)
+  file(GLOB files ${WORK}/cache/scheduler/*.json)
+  file(READ "${files}" json)
+  string(JSON n LENGTH "${json}" devices)
+  math(EXPR last "${n} - 1")
+  foreach(i RANGE ${last})
+    string(JSON name GET "${json}" devices ${i} device)
+    if(name STREQUAL "cpu")
+      string(JSON nr LENGTH "${json}" devices ${i} rows)
+      math(EXPR last_row "${nr} - 1")
+      set(rows "")
+      foreach(r RANGE ${last_row})
+        string(JSON key GET "${json}" devices ${i} rows ${r} 0)
+        string(JSON phase GET "${json}" devices ${i} rows ${r} 1)
+        string(JSON sec GET "${json}" devices ${i} rows ${r} 3)
+        list(APPEND rows "${key}/${phase}=${sec}")
+      endforeach()
+      set(${out_var} "${rows}" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  message(FATAL_ERROR "no cpu entry in ${files}")
+endfunction()
+
+# 4. The CPU shares the host's cores: its refined times of calibrated
+#    shapes stay with the session (they follow the session's load), while
+#    a 40-token prefill, a shape calibration never ran, is kept.
+cpu_rows(before)
+erg_run(out log 0 bench -m ${model} --devices auto -p 40 -n 0 -r 3 -t 1)
+cpu_rows(after)
+list(LENGTH before n_before)
+list(LENGTH after n_after)
+message("run 4: the cpu's cached rows: ${n_before} before, ${n_after} after a 40-token prefill")
+if(NOT n_after GREATER n_before)
+  message(FATAL_ERROR "run 4: no cpu rows for the 40-token shapes")
+endif()
+foreach(row IN LISTS before)
+  list(FIND after "${row}" at)
+  if(at LESS 0)
+    message(FATAL_ERROR "run 4: the cpu's calibrated row ${row} changed in the cache")
+  endif()
+endforeach()
