@@ -82,14 +82,23 @@ static erg_cost_row *slot_row(erg_device_costs *c, erg_auto_refine_slot *sl,
     return r;
 }
 
-/* Averages the slot's mean time of this run into its row, or makes the
- * row with it where calibration never measured the shape. */
+static double median3(const double *v) {
+    double lo = fmin(v[0], v[1]), hi = fmax(v[0], v[1]);
+    return fmax(lo, fmin(hi, v[2]));
+}
+
+/* Refines the slot's row with the median of its last three runs' means
+ * (a run the host preempted moves nothing), or makes the row from the
+ * first run where calibration never measured the shape. */
 static void refine_slot(erg_session *s, erg_auto_refine_slot *sl, erg_profile_phase phase) {
     erg_device_costs *c = &s->sched->costs[sl->target];
     double mean = sl->sum / sl->n_timed;
+    sl->recent[sl->n_recent++ % 3] = mean;
     erg_cost_row *r = slot_row(c, sl, phase);
     if (r) {
-        erg_cost_refine_row(c, r, mean, sl->least, sl->most);
+        if (sl->n_recent < 3)
+            return;
+        erg_cost_refine_row(c, r, median3(sl->recent));
     } else {
         erg_cost_row row = {.key = sl->key, .phase = (uint8_t)phase, .op = sl->op,
                             .seconds = mean, .bytes = sl->bytes, .flops = sl->flops};
@@ -110,7 +119,7 @@ void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt, const doub
         return;
     ph->run_s += wall_s;
     for (size_t k = 0; k < ph->n_slots; k++) {
-        ph->slots[k].sum = ph->slots[k].most = 0;
+        ph->slots[k].sum = 0;
         ph->slots[k].n_timed = 0;
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
@@ -118,11 +127,8 @@ void erg_auto_refine(erg_session *s, const erg_graph *g, uint32_t nt, const doub
         /* 0 is a node that launched nothing; NAN a device without timers. */
         if (k < 0 || !(node_seconds[i] > 0) || !isfinite(node_seconds[i]))
             continue;
-        erg_auto_refine_slot *sl = &ph->slots[k];
-        sl->least = sl->n_timed ? fmin(sl->least, node_seconds[i]) : node_seconds[i];
-        sl->most = fmax(sl->most, node_seconds[i]);
-        sl->sum += node_seconds[i];
-        sl->n_timed++;
+        ph->slots[k].sum += node_seconds[i];
+        ph->slots[k].n_timed++;
     }
     for (size_t k = 0; k < ph->n_slots; k++)
         if (ph->slots[k].n_timed)

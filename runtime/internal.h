@@ -96,8 +96,12 @@ typedef struct erg_auto_refine_slot {
     double bytes, flops;        /* what one node moves and computes */
     double placed_s;            /* one node's predicted seconds when placed */
     uint32_t n_nodes;           /* nodes of the graph with this shape */
-    double sum, least, most;    /* this run's times of them */
+    double sum;                 /* this run's times of them */
     uint32_t n_timed;
+    /* The means of its last three runs (a ring): the row
+     * takes their median, so one run the host preempted moves nothing. */
+    double recent[3];
+    uint32_t n_recent;
 } erg_auto_refine_slot;
 
 typedef struct erg_auto_phase {
@@ -267,11 +271,15 @@ erg_status erg_session_auto_assign(erg_session *s, const erg_graph *g, uint32_t 
 erg_status erg_session_auto_injected_failure(erg_session *s, const erg_graph *g,
                                              const uint8_t *assign, uint8_t *failed,
                                              erg_diag *diag);
-/* Refines the handover cost from a step that ran in wall_s over
- * n_subgraphs, against the prediction for it; a change of more than a
- * fifth places the next steps again. */
-void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
-                              uint32_t n_subgraphs);
+/* Refines the handover cost from a step (g placed by assign) that ran in
+ * wall_s over n_subgraphs, with es its stats and node_seconds its node
+ * times: the host time beyond the nodes' own that calibration did not
+ * predict; a change of more than a fifth that matters to a phase (more
+ * than ERG_AUTO_DRIFT of its time) places it again, paced as refinement
+ * is. */
+void erg_session_auto_observe(erg_session *s, const erg_graph *g, const uint8_t *assign,
+                              const double *node_seconds, double wall_s,
+                              const erg_exec_stats *es, uint32_t n_subgraphs);
 /* Refinement of node costs (auto_refine.c). At create, once the targets
  * are set: keeps the calibrated rows of those on the host's cores. */
 erg_status erg_auto_refine_begin(erg_session *s, erg_diag *diag);

@@ -265,14 +265,14 @@ static erg_status run_auto(erg_session *s, const erg_graph *g, uint32_t nt, erg_
         const uint8_t *assign;
         ERG_RETURN_IF_ERROR(erg_session_auto_assign(s, g, nt, &assign, diag));
         uint8_t failed = 0;
-        double predicted = s->stats.predicted_seconds, t0 = erg_time_s();
+        double t0 = erg_time_s();
         erg_status st = erg_session_auto_injected_failure(s, g, assign, &failed, diag);
         if (st == ERG_OK)
             st = run_targets(s, g, assign, es, a->node_s, &failed, diag);
         if (st == ERG_OK) {
-            erg_session_auto_observe(s, s->stats.predicted_seconds - predicted,
-                                     erg_time_s() - t0, s->stats.n_subgraphs);
-            erg_auto_refine(s, g, nt, a->node_s, erg_time_s() - t0);
+            double wall = erg_time_s() - t0;
+            erg_session_auto_observe(s, g, assign, a->node_s, wall, es, s->stats.n_subgraphs);
+            erg_auto_refine(s, g, nt, a->node_s, wall);
         }
         if (st != ERG_DEVICE)
             return st;

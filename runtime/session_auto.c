@@ -529,28 +529,53 @@ erg_status erg_session_auto_drop(erg_session *s, uint8_t target, erg_diag *diag)
     return ERG_OK;
 }
 
-void erg_session_auto_observe(erg_session *s, double predicted_s, double wall_s,
-                              uint32_t n_subgraphs) {
+void erg_session_auto_observe(erg_session *s, const erg_graph *g, const uint8_t *assign,
+                              const double *node_seconds, double wall_s,
+                              const erg_exec_stats *es, uint32_t n_subgraphs) {
     erg_session_auto *a = s->sched;
     if (n_subgraphs < 2 || forced_interleave())
         return;
-    /* A simulated device's host wall time is the simulator's: the wall
-     * says nothing of its handovers. */
-    for (size_t i = 0; i < s->n_targets; i++)
-        if (s->targets[i].device->info.simulated)
-            return;
-    /* What the prediction missed, per handover, averaged with what was
+    /* The host's time beyond the nodes' own: the measured parts' wall (of a
+     * partly simulated step, its wall less the time spent simulating, which
+     * is no device's) less their nodes' times, against what calibration
+     * puts there (each node's launch overhead, each subgraph's handover).
+     * Node times themselves are refined per shape (auto_refine.c). */
+    double beyond = es->simulated_seconds > 0 ? es->device_seconds : wall_s, expected = 0;
+    for (size_t i = 0, prev = SIZE_MAX; i < g->n_nodes; i++) {
+        if (erg_op_is_view(g->nodes[i].op))
+            continue;
+        const erg_device_costs *c = &a->costs[assign[i]];
+        if (prev != SIZE_MAX && assign[i] != prev)
+            expected += c->handover_s;
+        prev = assign[i];
+        if (s->targets[assign[i]].device->info.simulated)
+            continue;
+        if (isfinite(node_seconds[i]))
+            beyond -= node_seconds[i];
+        expected += c->node_overhead_s;
+    }
+    /* What calibration missed, per handover, averaged with what was
      * learned before. */
-    double seen = fmax(0, wall_s - predicted_s) / (double)(n_subgraphs - 1);
+    double seen = fmax(0, beyond - expected) / (double)(n_subgraphs - 1);
     a->extra_handover_s = 0.5 * (a->extra_handover_s + seen);
     pthread_mutex_lock(&s->model->lock);
     s->model->auto_extra_handover_s = a->extra_handover_s;
     pthread_mutex_unlock(&s->model->lock);
-    if (fabs(a->extra_handover_s - a->placed_with_s) > 0.2 * fmax(a->placed_with_s, 1e-6)) {
-        ERG_LOGI(&s->model->rt->log,
-                 "auto: handovers cost %.1f us more than calibrated; placing again",
-                 a->extra_handover_s * 1e6);
-        for (int p = 0; p < ERG_PROFILE_PHASES; p++)
-            a->phase[p].structure = 0;
+    /* A phase is placed again where the change, over this step's
+     * handovers, is more than ERG_AUTO_DRIFT of its predicted time, and
+     * paced as refinement is: once its steps have run
+     * ERG_AUTO_REPLACE_RATIO times what placing it took. */
+    double change = fabs(a->extra_handover_s - a->placed_with_s) * (double)(n_subgraphs - 1);
+    if (change > 0.2 * a->placed_with_s * (double)(n_subgraphs - 1)) {
+        for (int p = 0; p < ERG_PROFILE_PHASES; p++) {
+            erg_auto_phase *ph = &a->phase[p];
+            if (!ph->structure || change <= ERG_AUTO_DRIFT * ph->result.seconds ||
+                ph->run_s < ERG_AUTO_REPLACE_RATIO * ph->place_cost_s)
+                continue;
+            ERG_LOGI(&s->model->rt->log,
+                     "auto: handovers cost %.1f us more than calibrated; placing %s again",
+                     a->extra_handover_s * 1e6, erg_profile_phase_name((erg_profile_phase)p));
+            ph->structure = 0;
+        }
     }
 }

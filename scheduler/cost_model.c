@@ -64,13 +64,12 @@ erg_status erg_cost_add_row(erg_device_costs *c, const erg_allocator *a, const e
     return ERG_OK;
 }
 
-void erg_cost_refine_row(const erg_device_costs *c, erg_cost_row *r, double mean, double least,
-                         double most) {
-    if (!c->shares_host &&
-        (least > ERG_COST_REFINE_JUMP * r->seconds || most * ERG_COST_REFINE_JUMP < r->seconds))
-        r->seconds = mean;
+void erg_cost_refine_row(const erg_device_costs *c, erg_cost_row *r, double seconds) {
+    if (!c->shares_host && (seconds > ERG_COST_REFINE_JUMP * r->seconds ||
+                            seconds * ERG_COST_REFINE_JUMP < r->seconds))
+        r->seconds = seconds;
     else
-        r->seconds += ERG_COST_REFINE_WEIGHT * (mean - r->seconds);
+        r->seconds += ERG_COST_REFINE_WEIGHT * (seconds - r->seconds);
 }
 
 erg_status erg_cost_record_node(erg_device_costs *c, const erg_allocator *a, const erg_graph *g,

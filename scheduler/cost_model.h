@@ -81,20 +81,18 @@ erg_cost_row *erg_cost_find_row(const erg_device_costs *c, uint64_t key, erg_pro
 erg_status erg_cost_add_row(erg_device_costs *c, const erg_allocator *a, const erg_cost_row *row,
                             bool *added, erg_diag *diag);
 
-/* Refinement from real runs: blends the mean time the nodes of a shape
- * took in one run into its row of c (weight ERG_COST_REFINE_WEIGHT for
- * the new time). On a device with hardware of its own (!shares_host), it
- * takes the mean where even the least of the times was more than
- * ERG_COST_REFINE_JUMP times slower, or the most that many times faster:
- * the device changed (a throttled or shared link). A device on the host's
- * cores is only blended: whatever else the host runs slows a whole step
- * of it at times, which is not a change of the device. Calibration keeps
+/* Refinement from real runs: blends a time of a shape (the caller's
+ * robust figure over recent runs) into its row of c (weight
+ * ERG_COST_REFINE_WEIGHT for the new time). On a device with hardware of
+ * its own (!shares_host), a time more than ERG_COST_REFINE_JUMP times off
+ * is taken whole: the device changed (a throttled or shared link). A
+ * device on the host's cores is only blended: whatever else the host runs
+ * slows it at times, which is no change of the device. Calibration keeps
  * the least time it saw; real runs share the machine with everything else
  * on it, so placement follows what they take. */
 #define ERG_COST_REFINE_WEIGHT 0.25
 #define ERG_COST_REFINE_JUMP 2.0
-void erg_cost_refine_row(const erg_device_costs *c, erg_cost_row *r, double mean, double least,
-                         double most);
+void erg_cost_refine_row(const erg_device_costs *c, erg_cost_row *r, double seconds);
 
 /* Seconds node n of g takes on the device in the phase; INFINITY when the
  * calibration has nothing to go by. */
