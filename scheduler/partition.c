@@ -104,6 +104,8 @@ static int by_time_energy(const void *pa, const void *pb) {
  * where a comparison sort of thousands of labels per step was most of a
  * placement's time. */
 static erg_status sort_by_state(solver *s, size_t n, erg_diag *diag) {
+    if (!n)
+        return ERG_OK;
     if (!erg_grow_array(s->a, (void **)&s->cand_tmp, sizeof *s->cand_tmp, &s->cap_cand_tmp, n))
         return erg_fail(diag, ERG_OUT_OF_MEMORY, "partition candidates");
     label *from = s->cand, *to = s->cand_tmp;
