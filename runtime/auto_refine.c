@@ -99,6 +99,8 @@ static void refine_slot(erg_session *s, erg_auto_refine_slot *sl, erg_profile_ph
         if (sl->n_recent < 3)
             return;
         erg_cost_refine_row(c, r, median3(sl->recent));
+        if (c->shares_host)
+            return; /* its cached rows stay as they were (host_rows): nothing to write */
     } else {
         erg_cost_row row = {.key = sl->key, .phase = (uint8_t)phase, .op = sl->op,
                             .seconds = mean, .bytes = sl->bytes, .flops = sl->flops};
@@ -178,15 +180,14 @@ static erg_status host_rows(const erg_session_auto *a, size_t i, const erg_alloc
     const erg_device_costs calibrated = {.rows = a->calibrated[i],
                                          .n_rows = a->n_calibrated[i]};
     *out = *c;
-    out->rows = erg_malloc(al, (c->n_rows + 1) * sizeof *c->rows);
+    out->cap_rows = c->n_rows + 1;
+    out->rows = erg_malloc(al, out->cap_rows * sizeof *c->rows);
     if (!out->rows)
         return ERG_OUT_OF_MEMORY;
-    out->n_rows = out->cap_rows = 0;
     for (size_t k = 0; k < c->n_rows; k++) {
         const erg_cost_row *was = erg_cost_find_row(&calibrated, c->rows[k].key, c->rows[k].phase);
-        out->rows[out->n_rows++] = was ? *was : c->rows[k];
+        out->rows[k] = was ? *was : c->rows[k];
     }
-    out->cap_rows = c->n_rows + 1;
     return ERG_OK;
 }
 

@@ -140,8 +140,9 @@ typedef struct erg_session_auto {
      * placements were made with. */
     double extra_handover_s, placed_with_s;
     /* Refinement of node costs from real runs: each step's node times
-     * (from the devices' timers), and per target whether a run refined its
-     * costs, which the session then writes back to the calibration cache. */
+     * (from the devices' timers), and per target whether a run changed
+     * what the calibration cache keeps of it (auto_refine.c), which the
+     * session then writes back. */
     double *node_s;
     size_t cap_node_s;
     double fusion_cost_s;       /* fusion decisions since the last placement */
