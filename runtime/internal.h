@@ -127,6 +127,11 @@ typedef struct erg_auto_phase {
  * then costs at most 1/ERG_AUTO_REPLACE_RATIO of the run time). */
 #define ERG_AUTO_DRIFT 0.10
 #define ERG_AUTO_REPLACE_RATIO 20
+/* A fusion variant whose objective is within this of the chosen one's
+ * opens its devices at create too: calibration's minima and rate fits miss
+ * real runs by 20-30% on this machine (bench/RESULTS.md), enough to turn
+ * such a choice. */
+#define ERG_AUTO_NEAR_TIE 0.5
 
 typedef struct erg_session_auto {
     erg_device_costs costs[ERG_PART_MAX_DEVICES]; /* per target (per device while planning) */

@@ -252,12 +252,13 @@ static erg_status decide_fusion(erg_session *s, uint32_t nt, bool *used, erg_dia
     for (size_t i = 0; st == ERG_OK && i < g[best].n_nodes; i++)
         if (!erg_op_is_view(g[best].nodes[i].op))
             used[assign[best][i]] = true;
-    /* The other variant's devices too where it is within a drift of the
-     * best: refinement from real runs may prefer it (auto_refine.c), and
-     * can only move work to devices the session opened. */
+    /* The other variant's devices too where it is within ERG_AUTO_NEAR_TIE
+     * of the best: refinement from real runs may come to prefer it
+     * (auto_refine.c), and can only move work to devices the session
+     * opened. */
     bool near = st == ERG_OK && placed[!best] &&
                 objective(&a->goal, &r[!best]) <=
-                    (1 + ERG_AUTO_DRIFT) * objective(&a->goal, &r[best]);
+                    (1 + ERG_AUTO_NEAR_TIE) * objective(&a->goal, &r[best]);
     for (size_t i = 0; near && i < g[!best].n_nodes; i++)
         if (!erg_op_is_view(g[!best].nodes[i].op))
             used[assign[!best][i]] = true;
